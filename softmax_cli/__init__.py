@@ -1,0 +1,1 @@
+"""softmax: turn scores (logits) into probabilities, log-probabilities and losses."""

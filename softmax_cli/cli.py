@@ -1,0 +1,567 @@
+"""The command line: options wired to readers, the core and writers.
+
+Errors are turned into one stderr line and an exit code in exactly one place,
+``SoftmaxGroup.main``.  NumPy, Rich and the readers are imported inside the
+commands, so ``--help``, ``--version`` and shell completion stay fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from enum import Enum
+from typing import Annotated, Any, BinaryIO
+
+import typer
+from typer._click.core import Context
+from typer.core import TyperOption as Option
+from typer._click.exceptions import ClickException, UsageError
+from typer.core import TyperCommand, TyperGroup
+
+from .errors import ExitCode, InputUsageError, SoftmaxError
+
+PROGRAM = "softmax"
+DEFAULT_COMMAND = "probs"
+
+
+# --- number-looking arguments and the `softmax 2 1 0.1` shorthand --------------
+
+
+def looks_like_scores(token: str) -> bool:
+    """True for tokens such as ``-1``, ``-inf``, ``-1e-3``, ``-2,-1`` or ``-1;2``."""
+    pieces = [piece.strip() for part in token.split(";") for piece in part.split(",")]
+    if not any(pieces):
+        return False
+    for piece in pieces:
+        if not piece:
+            continue
+        try:
+            float(piece)
+        except ValueError:
+            return False
+    return True
+
+
+class ScoresCommand(TyperCommand):
+    """A command whose number-looking tokens are always scores, never options.
+
+    Click would read ``-1`` as an option and ``-inf`` as ``-i nf``; here every
+    token that is not an option (or an option's value) is moved behind ``--``
+    in its original order before Click parses.
+    """
+
+    def _options_taking_values(self) -> set[str]:
+        names: set[str] = set()
+        for param in self.params:
+            if isinstance(param, Option) and not param.is_flag and not param.count:
+                names.update(param.opts)
+        return names
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        takes_value = self._options_taking_values()
+        options: list[str] = []
+        scores: list[str] = []
+        tokens = iter(args)
+        for token in tokens:
+            if token == "--":
+                scores.extend(tokens)
+                break
+            if token == "-" or not token.startswith("-") or looks_like_scores(token):
+                scores.append(token)
+                continue
+            options.append(token)
+            if "=" not in token and token in takes_value:
+                value = next(tokens, None)
+                if value is not None:
+                    options.append(value)
+        return super().parse_args(ctx, [*options, "--", *scores] if scores else options)
+
+
+class SoftmaxGroup(TyperGroup):
+    """Routes ``softmax 2 1 0.1`` to ``probs`` and reports every error in one place."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        if not ctx.resilient_parsing and self._needs_default(args):
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+    def _needs_default(self, args: Sequence[str]) -> bool:
+        if not args:
+            return True
+        first = args[0]
+        if first in self.commands:
+            return False
+        group_options = {opt for param in self.params for opt in param.opts}
+        group_options.update({"--help", "-h"})
+        return first not in group_options
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        code: int = ExitCode.OK
+        try:
+            result = super().main(args=args, prog_name=prog_name or PROGRAM,
+                                  complete_var=complete_var, standalone_mode=False, **extra)
+            code = result if isinstance(result, int) else ExitCode.OK
+        except UsageError as error:
+            code = _report_usage(error)
+        except ClickException as error:
+            error.show()
+            code = error.exit_code
+        except typer.Abort:
+            code = ExitCode.INTERRUPTED
+        except SoftmaxError as error:
+            _say(f"{PROGRAM}: {error}")
+            code = error.exit_code
+        except KeyboardInterrupt:
+            code = ExitCode.INTERRUPTED
+        except BrokenPipeError:
+            _silence_stdout()
+            code = ExitCode.OK
+        except OSError as error:
+            _say(f"{PROGRAM}: {error.strerror or error}")
+            code = ExitCode.DATA
+        except Exception as error:  # noqa: BLE001 - the backstop: never a traceback
+            _say(f"{PROGRAM}: internal error: {type(error).__name__}: {error}")
+            code = ExitCode.DATA
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _say(message: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+
+
+def _report_usage(error: UsageError) -> int:
+    command = error.ctx.command_path if error.ctx is not None else PROGRAM
+    _say(f"{command}: {error.format_message()}")
+    _say(f"Try '{command} --help' for help.")
+    return error.exit_code
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the exit-time flush stays quiet."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+# --- the terminal, in one place tests can replace ---------------------------
+
+
+def stdin_is_terminal() -> bool:
+    """True when stdin is an interactive terminal (then we never wait on it)."""
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def stdout_is_terminal() -> bool:
+    """True when stdout is a terminal: tables for people, csv for pipes."""
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# --- shared options ----------------------------------------------------------
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    ndjson = "ndjson"
+
+
+class Reduction(str, Enum):
+    mean = "mean"
+    sum = "sum"
+    none = "none"
+
+
+def _check_temperature(value: float) -> float:
+    if not (value > 0 and value != float("inf")):
+        raise typer.BadParameter(f"must be a finite number > 0, not {value:g}")
+    return value
+
+
+def _check_delimiter(value: str | None) -> str | None:
+    if value is None:
+        return None
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "space": " ", "whitespace": " "}
+    value = named.get(value, value)
+    if len(value) != 1:
+        raise typer.BadParameter("must be one character, or tab, comma or space")
+    return value
+
+
+def _check_smoothing(value: float) -> float:
+    if not 0.0 <= value < 1.0:
+        raise typer.BadParameter(f"must be at least 0 and below 1, not {value:g}")
+    return value
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"{PROGRAM} {version('softmax-cli')}")
+        raise typer.Exit()
+
+
+Scores = Annotated[
+    list[str] | None,
+    typer.Argument(help="Scores of one vector; commas join values, ';' starts a row.",
+                   show_default=False),
+]
+Temperature = Annotated[
+    float,
+    typer.Option("-t", "--temperature", callback=_check_temperature,
+                 help="Divide the max-shifted scores by T > 0."),
+]
+InputFile = Annotated[
+    str | None,
+    typer.Option("-i", "--input", metavar="FILE",
+                 help="Read scores from FILE ('-' is stdin)."),
+]
+Format = Annotated[
+    OutputFormat | None,
+    typer.Option("-o", "--format", show_default=False,
+                 help="Output format [default: table on a terminal, csv otherwise]."),
+]
+Precision = Annotated[
+    int | None,
+    typer.Option("--precision", min=0, max=17, metavar="N",
+                 help="Digits: decimals in tables [default 4], significant digits elsewhere "
+                      "[default: shortest exact]."),
+]
+Delimiter = Annotated[
+    str | None,
+    typer.Option("--delimiter", metavar="C", callback=_check_delimiter,
+                 help="Field separator of the input [default: detected]."),
+]
+Header = Annotated[
+    bool | None,
+    typer.Option("--header/--no-header", show_default=False,
+                 help="Whether the first line names the classes [default: detected]."),
+]
+NoColor = Annotated[
+    bool, typer.Option("--no-color", help="No colour in tables (as NO_COLOR does).")
+]
+
+
+app = typer.Typer(
+    name=PROGRAM,
+    cls=SoftmaxGroup,
+    help="Turn scores (logits) into probabilities, log-probabilities and cross-entropy.",
+    epilog="Exit status: 0 ok, 1 bad data, 2 usage error, 130 interrupted.",
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Turn scores (logits) into probabilities, log-probabilities and cross-entropy.
+
+    `softmax 2 1 0.1` is short for `softmax probs 2 1 0.1`.
+    """
+
+
+# --- plumbing shared by the commands -----------------------------------------
+
+
+@contextlib.contextmanager
+def _input_stream(path: str | None) -> Iterator[BinaryIO]:
+    if path is None or path == "-":
+        if path is None and stdin_is_terminal():
+            raise InputUsageError(
+                "no scores given: pass them as arguments (softmax 2 1 0.1), "
+                "with --input FILE, or on stdin (softmax < scores.csv)"
+            )
+        yield sys.stdin.buffer
+        return
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as error:
+        raise InputUsageError(f"cannot read {path!r}: {error.strerror or error}") from None
+    with handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def _scores(
+    scores: list[str] | None,
+    input_path: str | None,
+    delimiter: str | None,
+    header: bool | None,
+    label_column: str | None = None,
+) -> Iterator[Any]:
+    from .readers import open_scores, scores_from_arguments
+
+    if scores and input_path is not None:
+        raise InputUsageError("give scores as arguments or with --input, not both")
+    if scores:
+        if label_column is not None:
+            raise InputUsageError("--label-column needs input from a file or stdin")
+        yield scores_from_arguments(scores)
+        return
+    with _input_stream(input_path) as stream:
+        yield open_scores(stream, delimiter=delimiter, header=header, label_column=label_column)
+
+
+def _output() -> BinaryIO:
+    sys.stdout.flush()
+    return sys.stdout.buffer
+
+
+def _format_name(requested: OutputFormat | None) -> str:
+    if requested is not None:
+        return requested.value
+    return "table" if stdout_is_terminal() else "csv"
+
+
+def _run_rows(
+    operation_name: str,
+    scores: list[str] | None,
+    temperature: float,
+    input_path: str | None,
+    output_format: OutputFormat | None,
+    precision: int | None,
+    delimiter: str | None,
+    header: bool | None,
+    no_color: bool,
+) -> None:
+    from . import numerics
+    from .pipeline import run_rows
+    from .writers import RowSettings, make_row_writer
+
+    operation = numerics.softmax if operation_name == "softmax" else numerics.log_softmax
+    with _scores(scores, input_path, delimiter, header) as source:
+        settings = RowSettings(operation_name, temperature, precision, source.single_vector)
+        out = _output()
+        writer = make_row_writer(_format_name(output_format), out, settings, no_color=no_color)
+        run_rows(source, operation, temperature, writer)
+        out.flush()
+
+
+# --- commands ----------------------------------------------------------------
+
+
+@app.command(cls=ScoresCommand)
+def probs(
+    scores: Scores = None,
+    temperature: Temperature = 1.0,
+    input_path: InputFile = None,
+    output_format: Format = None,
+    precision: Precision = None,
+    delimiter: Delimiter = None,
+    header: Header = None,
+    no_color: NoColor = False,
+) -> None:
+    """Row-wise softmax: probabilities that sum to 1.
+
+    Examples:
+
+      softmax probs 2 1 0.1
+
+      softmax probs -1 -2.5 3 -t 0.5
+
+      softmax probs -i logits.csv -o csv > probs.csv
+    """
+    _run_rows("softmax", scores, temperature, input_path, output_format, precision,
+              delimiter, header, no_color)
+
+
+@app.command(cls=ScoresCommand)
+def logprobs(
+    scores: Scores = None,
+    temperature: Temperature = 1.0,
+    input_path: InputFile = None,
+    output_format: Format = None,
+    precision: Precision = None,
+    delimiter: Delimiter = None,
+    header: Header = None,
+    no_color: NoColor = False,
+) -> None:
+    """Row-wise log-softmax, computed directly so it stays finite where probabilities underflow.
+
+    Examples:
+
+      softmax logprobs 1000 0
+
+      cat logits.tsv | softmax logprobs
+    """
+    _run_rows("log_softmax", scores, temperature, input_path, output_format, precision,
+              delimiter, header, no_color)
+
+
+def _parse_weights(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        weights = [float(piece) for piece in text.split(",") if piece.strip()]
+    except ValueError:
+        raise InputUsageError(f"--weights: {text!r} is not a list of numbers") from None
+    if not weights or any(not (w >= 0 and w != float("inf")) for w in weights):
+        raise InputUsageError("--weights must be finite numbers >= 0")
+    return weights
+
+
+def cross_entropy(
+    scores: Scores = None,
+    labels: Annotated[
+        list[str] | None,
+        typer.Option("-l", "--labels", metavar="LABELS",
+                     help="One label per row: class indices from 0 or class names, "
+                          "comma-separated (e.g. 0,2,1)."),
+    ] = None,
+    label_column: Annotated[
+        str | None,
+        typer.Option("--label-column", metavar="COL",
+                     help="Take the labels from this column (name or 0-based index)."),
+    ] = None,
+    targets: Annotated[
+        str | None,
+        typer.Option("--targets", metavar="FILE",
+                     help="Soft targets: one row of probabilities per score row."),
+    ] = None,
+    reduction: Annotated[
+        Reduction, typer.Option("--reduction", help="How to combine the per-row losses.")
+    ] = Reduction.mean,
+    weights: Annotated[
+        str | None,
+        typer.Option("--weights", metavar="W0,W1,...", help="Class weights, as PyTorch's weight."),
+    ] = None,
+    label_smoothing: Annotated[
+        float,
+        typer.Option("--label-smoothing", metavar="E", callback=_check_smoothing,
+                     help="Label smoothing 0 <= E < 1, as PyTorch's."),
+    ] = 0.0,
+    ignore_label: Annotated[
+        int | None,
+        typer.Option("--ignore-label", metavar="VALUE",
+                     help="Rows with this label add nothing (PyTorch's ignore_index, e.g. -100)."),
+    ] = None,
+    temperature: Temperature = 1.0,
+    input_path: InputFile = None,
+    output_format: Format = None,
+    precision: Precision = None,
+    delimiter: Delimiter = None,
+    header: Header = None,
+    no_color: NoColor = False,
+) -> None:
+    """Cross-entropy of the scores against labels or soft targets, as PyTorch computes it.
+
+    Examples:
+
+      softmax cross-entropy 2 1 0.1 --labels 0
+
+      softmax xent "2,1,0.1;0.5,2,1" --labels 0,1 --reduction none
+
+      softmax xent -i eval.csv --label-column y
+    """
+    from .pipeline import ColumnLabels, ListedLabels, LossOptions, run_cross_entropy
+    from .writers import make_loss_writer
+
+    given = sum(x is not None for x in (labels, label_column, targets))
+    if given != 1:
+        raise InputUsageError(
+            "give the truth one way: --labels, --label-column or --targets"
+            if given else
+            "cross-entropy needs labels: --labels 0,2,1, --label-column COL or --targets FILE"
+        )
+    if targets is not None and ignore_label is not None:
+        raise InputUsageError("--ignore-label goes with class labels, not --targets")
+    options = LossOptions(
+        reduction=reduction.value,
+        temperature=temperature,
+        class_weights=_parse_weights(weights),
+        label_smoothing=label_smoothing,
+        ignore_label=ignore_label,
+    )
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(_scores(scores, input_path, delimiter, header, label_column))
+        target_source = None
+        if targets is not None:
+            if targets == "-" and (input_path in (None, "-") and not scores):
+                raise InputUsageError("scores and --targets cannot both come from stdin")
+            target_source = stack.enter_context(_scores(None, targets, None, None))
+        label_source = (
+            ListedLabels(labels) if labels is not None
+            else ColumnLabels() if label_column is not None else None
+        )
+        out = _output()
+        writer = make_loss_writer(_format_name(output_format), out, options.reduction, precision,
+                                  no_color=no_color)
+        summary = run_cross_entropy(source, options, writer, labels=label_source,
+                                    targets=target_source)
+        out.flush()
+        if summary.weight_sum == 0 and options.reduction != "sum":
+            _say(f"{PROGRAM}: warning: every row was ignored, so the mean loss is NaN")
+
+
+app.command("cross-entropy", cls=ScoresCommand)(cross_entropy)
+app.command("xent", cls=ScoresCommand, hidden=True)(cross_entropy)
+
+
+@app.command(cls=ScoresCommand)
+def explain(
+    scores: Scores = None,
+    label: Annotated[
+        int | None,
+        typer.Option("-l", "--label", help="The true class: adds cross-entropy and its gradient."),
+    ] = None,
+    temperature: Temperature = 1.0,
+    input_path: InputFile = None,
+    output_format: Annotated[
+        OutputFormat | None,
+        typer.Option("-o", "--format", help="table (default) or json."),
+    ] = None,
+    precision: Precision = None,
+    no_color: NoColor = False,
+) -> None:
+    """Walk one vector through softmax step by step, for teaching.
+
+    Examples:
+
+      softmax explain 2 1 0.1 --label 0
+
+      softmax explain 1000 0
+    """
+    from .explain import derive, render_json, render_text
+
+    with _scores(scores, input_path, None, None) as source:
+        blocks = [block.values for block in source.blocks]
+    import numpy as np
+
+    rows = np.concatenate(blocks) if blocks else np.empty((0, 0))
+    if rows.shape[0] != 1:
+        raise InputUsageError(f"explain takes one vector, not {rows.shape[0]} rows")
+    steps = derive(rows[0], temperature=temperature, label=label, classes=source.classes)
+    out = _output()
+    if output_format is not None and output_format.value in ("json", "ndjson"):
+        out.write(render_json(steps))
+    else:
+        render_text(steps, out, precision=4 if precision is None else precision, no_color=no_color)
+    out.flush()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,169 @@
+"""The numerical core: float64 arrays in, float64 arrays out, no I/O.
+
+Every function works row-wise on a 2-D array ``(rows, classes)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import RowError
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+
+
+def check_rows(scores: FloatArray) -> None:
+    """Raise RowError for the first row that holds a NaN or is entirely ``-inf``."""
+    nan_rows = np.isnan(scores).any(axis=1)
+    if nan_rows.any():
+        row = int(np.argmax(nan_rows))
+        column = int(np.argmax(np.isnan(scores[row])))
+        raise RowError(row, f"value {column + 1} is NaN")
+    if scores.shape[1] == 0:
+        raise RowError(0, "no scores")
+    dead_rows = (scores == -np.inf).all(axis=1)
+    if dead_rows.any():
+        raise RowError(int(np.argmax(dead_rows)), "every score is -inf, so no class is possible")
+
+
+def _shifted(scores: FloatArray, temperature: float) -> FloatArray:
+    """Return ``(x - max x) / T``; shifting first keeps tiny ``T`` from overflowing."""
+    row_max = scores.max(axis=1, keepdims=True)
+    # Rows with a +inf maximum are replaced later; keep their shift finite here.
+    row_max[~np.isfinite(row_max)] = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        shifted = scores - row_max
+        if temperature != 1.0:
+            shifted /= temperature
+    return shifted
+
+
+def _infinite_rows(scores: FloatArray) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Return the ``+inf`` mask and which rows contain one (they take the limit)."""
+    positive = scores == np.inf
+    return positive, positive.any(axis=1)
+
+
+def softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
+    """Row-wise ``exp((x - max)/T) / sum exp((x - max)/T)``.
+
+    ``-inf`` entries get probability 0; rows holding ``+inf`` share the mass
+    equally among their ``+inf`` entries (the limit of growing scores).
+    """
+    check_rows(scores)
+    shifted = _shifted(scores, temperature)
+    with np.errstate(invalid="ignore", under="ignore"):
+        np.exp(shifted, out=shifted)
+        shifted /= shifted.sum(axis=1, keepdims=True)
+    positive, limit_rows = _infinite_rows(scores)
+    if limit_rows.any():
+        mask = positive[limit_rows]
+        shifted[limit_rows] = mask / mask.sum(axis=1, keepdims=True)
+    return shifted
+
+
+def log_softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
+    """Row-wise ``(x - max)/T - log sum exp((x - max)/T)``, never ``log(softmax)``.
+
+    Computed directly so a log-probability stays finite where the probability
+    underflows to 0 (``[1000, 0]`` gives ``[0, -1000]``).
+    """
+    check_rows(scores)
+    shifted = _shifted(scores, temperature)
+    with np.errstate(invalid="ignore", under="ignore", divide="ignore"):
+        log_norm = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        shifted -= log_norm
+    positive, limit_rows = _infinite_rows(scores)
+    if limit_rows.any():
+        mask = positive[limit_rows]
+        share = -np.log(mask.sum(axis=1, keepdims=True))
+        shifted[limit_rows] = np.where(mask, share, -np.inf)
+    return shifted
+
+
+@dataclass(frozen=True)
+class LossTerms:
+    """Per-row losses and the weight each row adds to a mean's denominator."""
+
+    losses: FloatArray
+    weights: FloatArray
+
+
+def _products(coefficients: FloatArray, log_probs: FloatArray) -> FloatArray:
+    """Return ``coefficients * log_probs`` with ``0 * -inf`` taken as 0 (``0 log 0 = 0``)."""
+    with np.errstate(invalid="ignore"):
+        products = coefficients * log_probs
+    products[coefficients == 0] = 0.0
+    return products
+
+
+def cross_entropy_labels(
+    log_probs: FloatArray,
+    labels: IntArray,
+    *,
+    class_weights: FloatArray | None = None,
+    label_smoothing: float = 0.0,
+    ignored: NDArray[np.bool_] | None = None,
+) -> LossTerms:
+    """Cross-entropy against class indices, as ``torch.nn.functional.cross_entropy``.
+
+    Row loss: ``(1-e) * w[y] * -logp[y] + e/K * sum_c w[c] * -logp[c]``; a mean
+    divides the summed losses by the summed ``w[y]`` of rows not ignored.
+    Ignored rows have loss 0 and weight 0; their label may be anything.
+    """
+    rows, classes = log_probs.shape
+    if ignored is None:
+        ignored = np.zeros(rows, dtype=bool)
+    safe_labels = np.where(ignored, 0, labels)
+    weights = np.ones(classes) if class_weights is None else class_weights
+    target_weight = weights[safe_labels]
+    picked = log_probs[np.arange(rows), safe_labels]
+    losses = -_products(target_weight, picked)
+    if label_smoothing:
+        smooth = -_products(np.broadcast_to(weights, log_probs.shape), log_probs).sum(axis=1)
+        losses = (1.0 - label_smoothing) * losses + (label_smoothing / classes) * smooth
+    losses = np.where(ignored, 0.0, losses)
+    return LossTerms(losses=losses, weights=np.where(ignored, 0.0, target_weight))
+
+
+def cross_entropy_targets(
+    log_probs: FloatArray,
+    targets: FloatArray,
+    *,
+    class_weights: FloatArray | None = None,
+    label_smoothing: float = 0.0,
+) -> LossTerms:
+    """Cross-entropy against soft targets (rows of probabilities), as PyTorch.
+
+    Row loss: ``-sum_c w[c] * t'[c] * logp[c]`` with ``t' = (1-e) t + e/K``;
+    a mean divides by the number of rows, whatever the weights.
+    """
+    classes = log_probs.shape[1]
+    if label_smoothing:
+        targets = (1.0 - label_smoothing) * targets + label_smoothing / classes
+    if class_weights is not None:
+        targets = targets * class_weights
+    losses = -_products(targets, log_probs).sum(axis=1)
+    return LossTerms(losses=losses, weights=np.ones(log_probs.shape[0]))
+
+
+def entropy(probs: FloatArray) -> FloatArray:
+    """Row-wise Shannon entropy in nats, with ``0 log 0 = 0``."""
+    with np.errstate(divide="ignore"):
+        logs = np.log(probs)
+    return -_products(probs, logs).sum(axis=1)
+
+
+def sigmoid(x: FloatArray) -> FloatArray:
+    """Logistic sigmoid, written to avoid overflow for large ``|x|``."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty_like(x)
+    positive = x >= 0
+    out[positive] = 1.0 / (1.0 + np.exp(-x[positive]))
+    exp_x = np.exp(x[~positive])
+    out[~positive] = exp_x / (1.0 + exp_x)
+    return out

@@ -1,0 +1,303 @@
+"""Runs blocks of scores through the core into a writer, keeping every error placed.
+
+This is where rows, labels and targets meet; it does no parsing of its own
+and no formatting, so both sides can change without touching the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import numerics
+from .errors import DataError, InputUsageError, RowError
+from .numerics import FloatArray
+from .readers import Block, ScoreSource
+from .writers import LossDetails, LossSummary, LossWriter, RowWriter
+
+Operation = Callable[[FloatArray, float], FloatArray]
+
+
+def _line_error(block: Block, error: RowError, source: str = "") -> DataError:
+    line = block.line_of(error.row)
+    return DataError(error.message, line=line, source=source)
+
+
+def run_rows(source: ScoreSource, operation: Operation, temperature: float, writer: RowWriter) -> int:
+    """Compute ``operation`` block by block; on bad data, write the rows before it, then raise."""
+    writer.start(source.classes)
+    written = 0
+    for block in source.blocks:
+        try:
+            values = operation(block.values, temperature)
+        except RowError as error:
+            good = block.values[: error.row]
+            if good.shape[0]:
+                writer.rows(operation(good, temperature), good, written)
+            _abort(writer)
+            raise _line_error(block, error) from None
+        writer.rows(values, block.values, written)
+        written += values.shape[0]
+    writer.finish()
+    return written
+
+
+def _abort(writer: object) -> None:
+    abort = getattr(writer, "abort", None)
+    if abort is not None:
+        abort()
+
+
+# --- labels ------------------------------------------------------------------
+
+
+class LabelSource:
+    """Gives the labels of a block of rows, as floats (checked later in one place)."""
+
+    def labels_for(self, block: Block, classes: Sequence[str] | None) -> FloatArray:
+        raise NotImplementedError
+
+    def finish(self, rows: int) -> None:
+        """Raise if labels were left over once the scores ran out."""
+
+
+class ListedLabels(LabelSource):
+    """``--labels 0,2,1`` or ``--labels cat,dog``: one per row, in order."""
+
+    def __init__(self, tokens: Sequence[str]):
+        self.tokens = [t.strip() for token in tokens for t in token.split(",") if t.strip()]
+        self.used = 0
+
+    def labels_for(self, block: Block, classes: Sequence[str] | None) -> FloatArray:
+        rows = block.values.shape[0]
+        wanted = self.tokens[self.used : self.used + rows]
+        values = [self._value(token, classes) for token in wanted]
+        self.used += len(wanted)
+        if len(wanted) < rows:
+            line = block.line_of(len(wanted))
+            raise DataError(
+                f"line {line}: no label for this row (--labels gives {len(self.tokens)})",
+                line=line,
+                placed=True,
+            )
+        return np.array(values, dtype=np.float64)
+
+    @staticmethod
+    def _value(token: str, classes: Sequence[str] | None) -> float:
+        if classes is not None and token in classes:
+            return float(list(classes).index(token))
+        try:
+            return float(token)
+        except ValueError:
+            known = f" (classes: {', '.join(classes)})" if classes else ""
+            raise InputUsageError(
+                f"--labels: {token!r} is neither a class index nor a class name{known}"
+            ) from None
+
+    def finish(self, rows: int) -> None:
+        if self.used < len(self.tokens):
+            raise DataError(f"--labels gives {len(self.tokens)} labels for {rows} rows")
+
+
+class ColumnLabels(LabelSource):
+    """``--label-column``: the reader already took the column out of the scores."""
+
+    def labels_for(self, block: Block, classes: Sequence[str] | None) -> FloatArray:
+        assert block.labels is not None
+        return block.labels
+
+
+class RowFeeder:
+    """Hands out exactly as many target rows as each score block has."""
+
+    def __init__(self, source: ScoreSource):
+        self.blocks: Iterator[Block] = source.blocks
+        self.pending: list[tuple[Block, int]] = []
+        self.taken = 0
+
+    def take(self, count: int) -> tuple[FloatArray, Callable[[int], int]]:
+        """Up to ``count`` rows, and a function from a row of them to its line."""
+        parts: list[FloatArray] = []
+        segments: list[tuple[Block, int, int]] = []
+        need = count
+        while need:
+            if not self.pending:
+                block = next(self.blocks, None)
+                if block is None:
+                    break
+                self.pending.append((block, 0))
+            block, start = self.pending[0]
+            stop = min(block.values.shape[0], start + need)
+            parts.append(block.values[start:stop])
+            segments.append((block, start, stop))
+            need -= stop - start
+            if stop == block.values.shape[0]:
+                self.pending.pop(0)
+            else:
+                self.pending[0] = (block, stop)
+        self.taken += count - need
+
+        def line_at(row: int) -> int:
+            for block, start, stop in segments:
+                if row < stop - start:
+                    return block.line_of(start + row)
+                row -= stop - start
+            raise IndexError(row)
+
+        if not parts:
+            return np.empty((0, 0)), line_at
+        return np.concatenate(parts), line_at
+
+    def leftover(self) -> bool:
+        if self.pending:
+            return True
+        return next(self.blocks, None) is not None
+
+
+# --- cross-entropy -----------------------------------------------------------
+
+
+@dataclass
+class LossOptions:
+    """Everything that changes how a loss is computed, as PyTorch's arguments do."""
+
+    reduction: str = "mean"
+    temperature: float = 1.0
+    class_weights: Sequence[float] | None = None
+    label_smoothing: float = 0.0
+    ignore_label: int | None = None
+
+
+def _check_labels(
+    labels: FloatArray, classes: int, ignore: int | None, block: Block
+) -> tuple[np.ndarray, np.ndarray, int | None, DataError | None]:
+    """Integer labels, the ignored mask, and the first bad row with its error."""
+    ignored = labels == ignore if ignore is not None else np.zeros(labels.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(labels) & (labels == np.floor(labels))
+        in_range = whole & (labels >= 0) & (labels < classes)
+    bad = ~(in_range | ignored)
+    if not bad.any():
+        return np.where(ignored, 0, labels).astype(np.intp), ignored, None, None
+    row = int(np.argmax(bad))
+    value = labels[row]
+    line = block.line_of(row)
+    shown = repr(int(value)) if whole[row] else repr(float(value))
+    if whole[row]:
+        message = f"line {line}: label {shown} is out of range for {classes} classes"
+    else:
+        message = f"line {line}: label {shown} is not a class index"
+    error = DataError(message, line=line, placed=True)
+    safe = np.where(bad | ignored, 0, labels).astype(np.intp)
+    return safe, ignored, row, error
+
+
+def _check_targets(targets: FloatArray, classes: int, line_at: Callable[[int], int]) -> int | None:
+    """Return the first target row that is not a probability vector, or None."""
+    if targets.shape[1] != classes:
+        raise DataError(
+            f"targets line {line_at(0)} has {targets.shape[1]} values, expected {classes}",
+            placed=True,
+        )
+    with np.errstate(invalid="ignore"):
+        sums = targets.sum(axis=1)
+        bad = ~np.isfinite(sums) | (targets < 0).any(axis=1) | (np.abs(sums - 1.0) > 1e-6)
+    return int(np.argmax(bad)) if bad.any() else None
+
+
+def run_cross_entropy(
+    source: ScoreSource,
+    options: LossOptions,
+    writer: LossWriter,
+    *,
+    labels: LabelSource | None = None,
+    targets: ScoreSource | None = None,
+) -> LossSummary:
+    """Stream losses for every row and keep running totals for the reductions."""
+    summary = LossSummary(reduction=options.reduction)
+    feeder = RowFeeder(targets) if targets is not None else None
+    weights = None if options.class_weights is None else np.asarray(options.class_weights, float)
+    writer.start(source.classes)
+    for block in source.blocks:
+        scores = block.values
+        classes = scores.shape[1]
+        if weights is not None and weights.shape[0] != classes:
+            raise InputUsageError(f"--weights gives {weights.shape[0]} weights for {classes} classes")
+        stop: int | None = None
+        error: DataError | None = None
+        try:
+            numerics.check_rows(scores)
+        except RowError as problem:
+            stop, error = problem.row, _line_error(block, problem)
+        if feeder is not None:
+            target_rows, target_lines = feeder.take(scores.shape[0])
+            if target_rows.shape[0] < scores.shape[0]:
+                row = target_rows.shape[0]
+                if stop is None or row < stop:
+                    stop = row
+                    error = DataError(
+                        f"line {block.line_of(row)}: no target row for this row "
+                        f"(the targets have {feeder.taken})",
+                        placed=True,
+                    )
+            if target_rows.shape[0]:
+                bad = _check_targets(target_rows, classes, target_lines)
+                if bad is not None and (stop is None or bad < stop):
+                    stop = bad
+                    error = DataError(
+                        f"targets line {target_lines(bad)}: not probabilities "
+                        "(each row must be non-negative and sum to 1)",
+                        placed=True,
+                    )
+            count = scores.shape[0] if stop is None else stop
+            log_probs = numerics.log_softmax(scores[:count], options.temperature)
+            terms = numerics.cross_entropy_targets(
+                log_probs,
+                target_rows[:count],
+                class_weights=weights,
+                label_smoothing=options.label_smoothing,
+            )
+            truth = target_rows[:count].argmax(axis=1) if count else np.empty(0, dtype=np.intp)
+            counted = np.ones(count, dtype=bool)
+            shown_labels = None
+        else:
+            assert labels is not None
+            raw = labels.labels_for(block, source.classes)
+            label_ints, ignored, bad, label_error = _check_labels(
+                raw, classes, options.ignore_label, block
+            )
+            if bad is not None and (stop is None or bad < stop):
+                stop, error = bad, label_error
+            count = scores.shape[0] if stop is None else stop
+            log_probs = numerics.log_softmax(scores[:count], options.temperature)
+            terms = numerics.cross_entropy_labels(
+                log_probs,
+                label_ints[:count],
+                class_weights=weights,
+                label_smoothing=options.label_smoothing,
+                ignored=ignored[:count],
+            )
+            truth = label_ints[:count]
+            counted = ~ignored[:count]
+            shown_labels = np.where(counted, truth, -1)
+        predicted = scores[:count].argmax(axis=1)
+        picked = np.exp(log_probs[np.arange(count), truth]) if count else np.empty(0)
+        summary.loss_sum += float(terms.losses.sum())
+        summary.weight_sum += float(terms.weights.sum())
+        summary.correct += int(((predicted == truth) & counted).sum())
+        summary.counted += int(counted.sum())
+        if count:
+            details = LossDetails(target_probability=picked, predicted=predicted, labels=shown_labels)
+            writer.rows(terms.losses, details, summary.rows)
+        summary.rows += count
+        if error is not None:
+            _abort(writer)
+            raise error
+    if labels is not None:
+        labels.finish(summary.rows)
+    if feeder is not None and feeder.leftover():
+        raise DataError(f"the targets have more rows than the {summary.rows} score rows")
+    writer.finish(summary)
+    return summary
