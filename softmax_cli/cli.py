@@ -16,9 +16,9 @@ from typing import Annotated, Any, BinaryIO
 
 import typer
 from typer._click.core import Context
-from typer.core import TyperOption as Option
 from typer._click.exceptions import ClickException, UsageError
 from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperOption as Option
 
 from .errors import ExitCode, InputUsageError, SoftmaxError
 
@@ -97,13 +97,23 @@ class SoftmaxGroup(TyperGroup):
         group_options.update({"--help", "-h"})
         return first not in group_options
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         code: int = ExitCode.OK
         try:
-            result = super().main(args=args, prog_name=prog_name or PROGRAM,
-                                  complete_var=complete_var, standalone_mode=False, **extra)
+            result = super().main(
+                args=args,
+                prog_name=prog_name or PROGRAM,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
             code = result if isinstance(result, int) else ExitCode.OK
         except UsageError as error:
             code = _report_usage(error)
@@ -219,39 +229,59 @@ def _show_version(value: bool) -> None:
 
 Scores = Annotated[
     list[str] | None,
-    typer.Argument(help="Scores of one vector; commas join values, ';' starts a row.",
-                   show_default=False),
+    typer.Argument(
+        help="Scores of one vector; commas join values, ';' starts a row.", show_default=False
+    ),
 ]
 Temperature = Annotated[
     float,
-    typer.Option("-t", "--temperature", callback=_check_temperature,
-                 help="Divide the max-shifted scores by T > 0."),
+    typer.Option(
+        "-t",
+        "--temperature",
+        callback=_check_temperature,
+        help="Divide the max-shifted scores by T > 0.",
+    ),
 ]
 InputFile = Annotated[
     str | None,
-    typer.Option("-i", "--input", metavar="FILE",
-                 help="Read scores from FILE ('-' is stdin)."),
+    typer.Option("-i", "--input", metavar="FILE", help="Read scores from FILE ('-' is stdin)."),
 ]
 Format = Annotated[
     OutputFormat | None,
-    typer.Option("-o", "--format", show_default=False,
-                 help="Output format [default: table on a terminal, csv otherwise]."),
+    typer.Option(
+        "-o",
+        "--format",
+        show_default=False,
+        help="Output format [default: table on a terminal, csv otherwise].",
+    ),
 ]
 Precision = Annotated[
     int | None,
-    typer.Option("--precision", min=0, max=17, metavar="N",
-                 help="Digits: decimals in tables [default 4], significant digits elsewhere "
-                      "[default: shortest exact]."),
+    typer.Option(
+        "--precision",
+        min=0,
+        max=17,
+        metavar="N",
+        help="Digits: decimals in tables [default 4], significant digits elsewhere "
+        "[default: shortest exact].",
+    ),
 ]
 Delimiter = Annotated[
     str | None,
-    typer.Option("--delimiter", metavar="C", callback=_check_delimiter,
-                 help="Field separator of the input [default: detected]."),
+    typer.Option(
+        "--delimiter",
+        metavar="C",
+        callback=_check_delimiter,
+        help="Field separator of the input [default: detected].",
+    ),
 ]
 Header = Annotated[
     bool | None,
-    typer.Option("--header/--no-header", show_default=False,
-                 help="Whether the first line names the classes [default: detected]."),
+    typer.Option(
+        "--header/--no-header",
+        show_default=False,
+        help="Whether the first line names the classes [default: detected].",
+    ),
 ]
 NoColor = Annotated[
     bool, typer.Option("--no-color", help="No colour in tables (as NO_COLOR does).")
@@ -273,8 +303,9 @@ app = typer.Typer(
 def _main(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_show_version, is_eager=True,
-                     help="Print the version and exit."),
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Turn scores (logits) into probabilities, log-probabilities and cross-entropy.
@@ -384,8 +415,17 @@ def probs(
 
       softmax probs -i logits.csv -o csv > probs.csv
     """
-    _run_rows("softmax", scores, temperature, input_path, output_format, precision,
-              delimiter, header, no_color)
+    _run_rows(
+        "softmax",
+        scores,
+        temperature,
+        input_path,
+        output_format,
+        precision,
+        delimiter,
+        header,
+        no_color,
+    )
 
 
 @app.command(cls=ScoresCommand)
@@ -407,8 +447,17 @@ def logprobs(
 
       cat logits.tsv | softmax logprobs
     """
-    _run_rows("log_softmax", scores, temperature, input_path, output_format, precision,
-              delimiter, header, no_color)
+    _run_rows(
+        "log_softmax",
+        scores,
+        temperature,
+        input_path,
+        output_format,
+        precision,
+        delimiter,
+        header,
+        no_color,
+    )
 
 
 def _parse_weights(text: str | None) -> list[float] | None:
@@ -427,19 +476,29 @@ def cross_entropy(
     scores: Scores = None,
     labels: Annotated[
         list[str] | None,
-        typer.Option("-l", "--labels", metavar="LABELS",
-                     help="One label per row: class indices from 0 or class names, "
-                          "comma-separated (e.g. 0,2,1)."),
+        typer.Option(
+            "-l",
+            "--labels",
+            metavar="LABELS",
+            help="One label per row: class indices from 0 or class names, "
+            "comma-separated (e.g. 0,2,1).",
+        ),
     ] = None,
     label_column: Annotated[
         str | None,
-        typer.Option("--label-column", metavar="COL",
-                     help="Take the labels from this column (name or 0-based index)."),
+        typer.Option(
+            "--label-column",
+            metavar="COL",
+            help="Take the labels from this column (name or 0-based index).",
+        ),
     ] = None,
     targets: Annotated[
         str | None,
-        typer.Option("--targets", metavar="FILE",
-                     help="Soft targets: one row of probabilities per score row."),
+        typer.Option(
+            "--targets",
+            metavar="FILE",
+            help="Soft targets: one row of probabilities per score row.",
+        ),
     ] = None,
     reduction: Annotated[
         Reduction, typer.Option("--reduction", help="How to combine the per-row losses.")
@@ -450,13 +509,20 @@ def cross_entropy(
     ] = None,
     label_smoothing: Annotated[
         float,
-        typer.Option("--label-smoothing", metavar="E", callback=_check_smoothing,
-                     help="Label smoothing 0 <= E < 1, as PyTorch's."),
+        typer.Option(
+            "--label-smoothing",
+            metavar="E",
+            callback=_check_smoothing,
+            help="Label smoothing 0 <= E < 1, as PyTorch's.",
+        ),
     ] = 0.0,
     ignore_label: Annotated[
         int | None,
-        typer.Option("--ignore-label", metavar="VALUE",
-                     help="Rows with this label add nothing (PyTorch's ignore_index, e.g. -100)."),
+        typer.Option(
+            "--ignore-label",
+            metavar="VALUE",
+            help="Rows with this label add nothing (PyTorch's ignore_index, e.g. -100).",
+        ),
     ] = None,
     temperature: Temperature = 1.0,
     input_path: InputFile = None,
@@ -483,8 +549,8 @@ def cross_entropy(
     if given != 1:
         raise InputUsageError(
             "give the truth one way: --labels, --label-column or --targets"
-            if given else
-            "cross-entropy needs labels: --labels 0,2,1, --label-column COL or --targets FILE"
+            if given
+            else "cross-entropy needs labels: --labels 0,2,1, --label-column COL or --targets FILE"
         )
     if targets is not None and ignore_label is not None:
         raise InputUsageError("--ignore-label goes with class labels, not --targets")
@@ -503,14 +569,19 @@ def cross_entropy(
                 raise InputUsageError("scores and --targets cannot both come from stdin")
             target_source = stack.enter_context(_scores(None, targets, None, None))
         label_source = (
-            ListedLabels(labels) if labels is not None
-            else ColumnLabels() if label_column is not None else None
+            ListedLabels(labels)
+            if labels is not None
+            else ColumnLabels()
+            if label_column is not None
+            else None
         )
         out = _output()
-        writer = make_loss_writer(_format_name(output_format), out, options.reduction, precision,
-                                  no_color=no_color)
-        summary = run_cross_entropy(source, options, writer, labels=label_source,
-                                    targets=target_source)
+        writer = make_loss_writer(
+            _format_name(output_format), out, options.reduction, precision, no_color=no_color
+        )
+        summary = run_cross_entropy(
+            source, options, writer, labels=label_source, targets=target_source
+        )
         out.flush()
         if summary.weight_sum == 0 and options.reduction != "sum":
             _say(f"{PROGRAM}: warning: every row was ignored, so the mean loss is NaN")

@@ -13,7 +13,7 @@ import numpy as np
 import orjson
 
 from . import numerics
-from .errors import InputUsageError, RowError, DataError
+from .errors import DataError, InputUsageError, RowError
 
 
 def derive(
@@ -84,7 +84,9 @@ def render_json(steps: dict[str, Any]) -> bytes:
     return orjson.dumps({"operation": "explain", **{k: clean(v) for k, v in steps.items()}}) + b"\n"
 
 
-def render_text(steps: dict[str, Any], out: BinaryIO, *, precision: int = 4, no_color: bool = False) -> None:
+def render_text(
+    steps: dict[str, Any], out: BinaryIO, *, precision: int = 4, no_color: bool = False
+) -> None:
     """The derivation as a table, one row per class, and the facts below it."""
     from rich.table import Table
 
@@ -104,11 +106,20 @@ def render_text(steps: dict[str, Any], out: BinaryIO, *, precision: int = 4, no_
     table.add_column("p", justify="right")
     table.add_column("log p", justify="right")
     for i, name in enumerate(steps["classes"]):
-        table.add_row(name, f(steps["scores"][i]), f(steps["shifted"][i]), f(steps["scaled"][i]),
-                      f(steps["exp"][i]), f(steps["probs"][i]), f(steps["log_probs"][i]))
+        table.add_row(
+            name,
+            f(steps["scores"][i]),
+            f(steps["shifted"][i]),
+            f(steps["scaled"][i]),
+            f(steps["exp"][i]),
+            f(steps["probs"][i]),
+            f(steps["log_probs"][i]),
+        )
     console.print(table)
-    console.print(f"max = {f(steps['max'])}; sum of exp = {f(steps['sum_exp'])}; "
-                  f"sum of p = {f(steps['sum_probs'])}")
+    console.print(
+        f"max = {f(steps['max'])}; sum of exp = {f(steps['sum_exp'])}; "
+        f"sum of p = {f(steps['sum_probs'])}"
+    )
     if "cross_entropy" in steps:
         console.print(f"cross-entropy -log p[{steps['label']}] = {f(steps['cross_entropy'])}")
     stream.flush()

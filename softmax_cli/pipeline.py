@@ -25,7 +25,9 @@ def _line_error(block: Block, error: RowError, source: str = "") -> DataError:
     return DataError(error.message, line=line, source=source)
 
 
-def run_rows(source: ScoreSource, operation: Operation, temperature: float, writer: RowWriter) -> int:
+def run_rows(
+    source: ScoreSource, operation: Operation, temperature: float, writer: RowWriter
+) -> int:
     """Compute ``operation`` block by block; on bad data, write the rows before it, then raise."""
     writer.start(source.classes)
     written = 0
@@ -224,7 +226,9 @@ def run_cross_entropy(
         scores = block.values
         classes = scores.shape[1]
         if weights is not None and weights.shape[0] != classes:
-            raise InputUsageError(f"--weights gives {weights.shape[0]} weights for {classes} classes")
+            raise InputUsageError(
+                f"--weights gives {weights.shape[0]} weights for {classes} classes"
+            )
         stop: int | None = None
         error: DataError | None = None
         try:
@@ -289,7 +293,9 @@ def run_cross_entropy(
         summary.correct += int(((predicted == truth) & counted).sum())
         summary.counted += int(counted.sum())
         if count:
-            details = LossDetails(target_probability=picked, predicted=predicted, labels=shown_labels)
+            details = LossDetails(
+                target_probability=picked, predicted=predicted, labels=shown_labels
+            )
             writer.rows(terms.losses, details, summary.rows)
         summary.rows += count
         if error is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -337,9 +336,7 @@ def _line_numbers_of(raw: bytes, first_line: int) -> Callable[[], list[int]]:
     return compute
 
 
-def _delimited_blocks(
-    chunks: Iterator[tuple[bytes, int]], layout: _Layout
-) -> Iterator[Block]:
+def _delimited_blocks(chunks: Iterator[tuple[bytes, int]], layout: _Layout) -> Iterator[Block]:
     for raw, first_line in chunks:
         parsed = _parse_fast(raw, layout)
         if parsed is not None:
@@ -404,7 +401,9 @@ def _json_number(value: object, line: int, column: int) -> float:
         try:
             return float(value)
         except OverflowError:
-            raise DataError(f"{value} is too large for a float64", line=line, column=column) from None
+            raise DataError(
+                f"{value} is too large for a float64", line=line, column=column
+            ) from None
     if isinstance(value, str):
         try:
             return parse_number(value)
@@ -441,15 +440,21 @@ def _ndjson_blocks(chunks: Iterator[tuple[bytes, int]]) -> Iterator[Block]:
                 import orjson
 
                 parsed = orjson.loads(b"[" + body + b"]")
-                if all(isinstance(item, list) and item and not isinstance(item[0], list) for item in parsed):
+                if all(
+                    isinstance(item, list) and item and not isinstance(item[0], list)
+                    for item in parsed
+                ):
                     fast = np.array(parsed, dtype=np.float64)
             except (ValueError, TypeError):
                 fast = None
         if fast is not None and fast.ndim == 2 and (width is None or fast.shape[1] == width):
             width = fast.shape[1]
             if fast.shape[0]:
-                yield Block(values=fast, first_line=first_line,
-                            line_numbers=_line_numbers_of(raw, first_line))
+                yield Block(
+                    values=fast,
+                    first_line=first_line,
+                    line_numbers=_line_numbers_of(raw, first_line),
+                )
             continue
         rows: list[list[float]] = []
         numbers: list[int] = []
@@ -463,22 +468,29 @@ def _ndjson_blocks(chunks: Iterator[tuple[bytes, int]]) -> Iterator[Block]:
                     value = _json_loads(line)
                 except ValueError as problem:
                     column = getattr(problem, "colno", None)
-                    raise DataError(f"invalid JSON ({_json_reason(problem)})", line=number,
-                                    column=column) from None
+                    raise DataError(
+                        f"invalid JSON ({_json_reason(problem)})", line=number, column=column
+                    ) from None
                 for row in _json_rows(value, number):
                     if width is None:
                         width = len(row)
                     if len(row) != width:
-                        raise DataError(f"line {number} has {len(row)} values, expected {width}",
-                                        line=number, placed=True)
+                        raise DataError(
+                            f"line {number} has {len(row)} values, expected {width}",
+                            line=number,
+                            placed=True,
+                        )
                     rows.append(row)
                     numbers.append(number)
             except DataError as problem:
                 error = problem
                 break
         if rows:
-            yield Block(values=np.array(rows, dtype=np.float64), first_line=first_line,
-                        line_numbers=lambda numbers=numbers: numbers)
+            yield Block(
+                values=np.array(rows, dtype=np.float64),
+                first_line=first_line,
+                line_numbers=lambda numbers=numbers: numbers,
+            )
         if error is not None:
             raise error
 
@@ -502,17 +514,23 @@ def _json_document(raw: bytes, first_line: int) -> Iterator[Block]:
     width = len(rows[0]) if rows else 0
     for number, row in enumerate(rows, start=1):
         if len(row) != width:
-            raise DataError(f"row {number} has {len(row)} values, expected {width}",
-                            line=first_line)
+            raise DataError(
+                f"row {number} has {len(row)} values, expected {width}", line=first_line
+            )
     if rows:
-        yield Block(values=np.array(rows, dtype=np.float64), first_line=first_line,
-                    line_numbers=lambda: [first_line] * len(rows))
+        yield Block(
+            values=np.array(rows, dtype=np.float64),
+            first_line=first_line,
+            line_numbers=lambda: [first_line] * len(rows),
+        )
 
 
 # --- detection and entry point -----------------------------------------------
 
 
-def _chain(first: list[tuple[bytes, int]], rest: Iterator[tuple[bytes, int]]) -> Iterator[tuple[bytes, int]]:
+def _chain(
+    first: list[tuple[bytes, int]], rest: Iterator[tuple[bytes, int]]
+) -> Iterator[tuple[bytes, int]]:
     yield from first
     yield from rest
 
@@ -592,7 +610,9 @@ def _detect(
     )
 
 
-def _skip_header(chunks: Iterator[tuple[bytes, int]], header_line: int) -> Iterator[tuple[bytes, int]]:
+def _skip_header(
+    chunks: Iterator[tuple[bytes, int]], header_line: int
+) -> Iterator[tuple[bytes, int]]:
     """Drop the header line; later line numbers stay those of the file."""
     for raw, start in chunks:
         if start <= header_line < start + raw.count(b"\n"):

@@ -110,8 +110,11 @@ class TableRowWriter:
             number, values, scores = rows[0]
             probs = np.exp(values) if is_log else values
             best = int(np.argmax(values))
-            table = Table(title=f"softmax, T = {self.settings.temperature:g}" if not is_log else
-                          f"log-softmax, T = {self.settings.temperature:g}")
+            table = Table(
+                title=f"softmax, T = {self.settings.temperature:g}"
+                if not is_log
+                else f"log-softmax, T = {self.settings.temperature:g}"
+            )
             table.add_column("class")
             table.add_column("score", justify="right")
             table.add_column(label, justify="right")
@@ -145,7 +148,8 @@ class TableRowWriter:
                 table.add_row("", f"{self.total - len(rows)} rows not shown", style="dim")
             best = int(np.argmax(values))
             cells = [
-                f"[bold]{format_number(v, self.precision)}[/bold]" if i == best
+                f"[bold]{format_number(v, self.precision)}[/bold]"
+                if i == best
                 else format_number(v, self.precision)
                 for i, v in enumerate(values)
             ]
@@ -158,8 +162,14 @@ class TableRowWriter:
 class TableLossWriter:
     """Per-row losses with the true label's probability; a footer with the totals."""
 
-    def __init__(self, out: BinaryIO, reduction: str, precision: int | None, no_color: bool = False,
-                 **_: object):
+    def __init__(
+        self,
+        out: BinaryIO,
+        reduction: str,
+        precision: int | None,
+        no_color: bool = False,
+        **_: object,
+    ):
         self.out = out
         self.reduction = reduction
         self.precision = 4 if precision is None else precision
@@ -177,9 +187,13 @@ class TableLossWriter:
         count = losses.shape[0]
         need_head = min(count, max(HEAD_ROWS - len(self.head), 0))
         for offset in [*range(need_head), *range(max(count - TAIL_ROWS, need_head), count)]:
-            item = (first_row + offset + 1, float(losses[offset]),
-                    float(details.target_probability[offset]), int(details.predicted[offset]),
-                    int(labels[offset]))
+            item = (
+                first_row + offset + 1,
+                float(losses[offset]),
+                float(details.target_probability[offset]),
+                int(details.predicted[offset]),
+                int(labels[offset]),
+            )
             (self.head.append if offset < need_head else self.tail.append)(item)
         self.total += count
 
@@ -206,7 +220,9 @@ class TableLossWriter:
         rows = self.head + list(self.tail)
         for index, (number, loss, prob, predicted, label) in enumerate(rows):
             if index == len(self.head) and self.total > len(rows):
-                table.add_row("…", f"{self.total - len(rows)} rows not shown", "", "", "", style="dim")
+                table.add_row(
+                    "…", f"{self.total - len(rows)} rows not shown", "", "", "", style="dim"
+                )
             table.add_row(
                 str(number),
                 self._name(label),

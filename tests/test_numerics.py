@@ -47,16 +47,25 @@ def test_agrees_with_scipy(scores, temperature):
     # Both sides get the same scaled input; dividing x and max x by T separately,
     # as scipy would, rounds differently (our order is the more accurate one).
     scaled = (scores - scores.max(axis=1, keepdims=True)) / temperature
-    assert_allclose(numerics.softmax(scores, temperature),
-                    special.softmax(scaled, axis=1), rtol=1e-13, atol=1e-300)
-    assert_allclose(numerics.log_softmax(scores, temperature),
-                    special.log_softmax(scaled, axis=1), rtol=1e-13, atol=1e-12)
+    assert_allclose(
+        numerics.softmax(scores, temperature),
+        special.softmax(scaled, axis=1),
+        rtol=1e-13,
+        atol=1e-300,
+    )
+    assert_allclose(
+        numerics.log_softmax(scores, temperature),
+        special.log_softmax(scaled, axis=1),
+        rtol=1e-13,
+        atol=1e-12,
+    )
 
 
 @given(score_arrays)
 def test_agrees_with_scipy_on_raw_scores_at_unit_temperature(scores):
-    assert_allclose(numerics.softmax(scores), special.softmax(scores, axis=1),
-                    rtol=1e-13, atol=1e-300)
+    assert_allclose(
+        numerics.softmax(scores), special.softmax(scores, axis=1), rtol=1e-13, atol=1e-300
+    )
 
 
 @given(arrays(np.float64, st.integers(2, 10), elements=finite, unique=True))
@@ -134,8 +143,9 @@ def test_label_smoothing_and_weights_follow_pytorch_formula_by_hand():
     weights = np.array([0.2, 1.0, 3.0])
     eps = 0.1
     log_probs = numerics.log_softmax(scores)
-    terms = numerics.cross_entropy_labels(log_probs, labels, class_weights=weights,
-                                          label_smoothing=eps)
+    terms = numerics.cross_entropy_labels(
+        log_probs, labels, class_weights=weights, label_smoothing=eps
+    )
     expected = []
     for row, y in enumerate(labels):
         nll = -weights[y] * log_probs[row, y]
@@ -147,8 +157,9 @@ def test_label_smoothing_and_weights_follow_pytorch_formula_by_hand():
 
 def test_ignored_rows_add_nothing():
     log_probs = numerics.log_softmax(np.array([[1.0, 2.0], [3.0, 1.0]]))
-    terms = numerics.cross_entropy_labels(log_probs, np.array([0, -100]),
-                                          ignored=np.array([False, True]))
+    terms = numerics.cross_entropy_labels(
+        log_probs, np.array([0, -100]), ignored=np.array([False, True])
+    )
     assert terms.losses[1] == 0.0 and terms.weights[1] == 0.0
 
 

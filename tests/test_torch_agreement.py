@@ -19,8 +19,9 @@ WEIGHTS = np.array([0.5, 2.0, 1.0, 0.1, 3.0])
 
 def _ours(reduction, weights=None, smoothing=0.0, ignored=None):
     log_probs = numerics.log_softmax(SCORES)
-    terms = numerics.cross_entropy_labels(log_probs, LABELS, class_weights=weights,
-                                          label_smoothing=smoothing, ignored=ignored)
+    terms = numerics.cross_entropy_labels(
+        log_probs, LABELS, class_weights=weights, label_smoothing=smoothing, ignored=ignored
+    )
     if reduction == "none":
         return terms.losses
     if reduction == "sum":
@@ -33,9 +34,11 @@ def _ours(reduction, weights=None, smoothing=0.0, ignored=None):
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
 def test_labels_match_torch(reduction, weights, smoothing):
     expected = functional.cross_entropy(
-        torch.tensor(SCORES), torch.tensor(LABELS),
+        torch.tensor(SCORES),
+        torch.tensor(LABELS),
         weight=None if weights is None else torch.tensor(weights),
-        label_smoothing=smoothing, reduction=reduction,
+        label_smoothing=smoothing,
+        reduction=reduction,
     ).numpy()
     assert_allclose(_ours(reduction, weights, smoothing), expected, rtol=1e-12)
 
@@ -46,15 +49,21 @@ def test_ignore_index_matches_torch(weights, smoothing):
     labels = LABELS.copy()
     labels[[1, 5]] = -100
     expected = functional.cross_entropy(
-        torch.tensor(SCORES), torch.tensor(labels),
+        torch.tensor(SCORES),
+        torch.tensor(labels),
         weight=None if weights is None else torch.tensor(weights),
-        label_smoothing=smoothing, ignore_index=-100,
+        label_smoothing=smoothing,
+        ignore_index=-100,
     ).numpy()
     log_probs = numerics.log_softmax(SCORES)
     ignored = labels == -100
-    terms = numerics.cross_entropy_labels(log_probs, np.where(ignored, 0, labels),
-                                          class_weights=weights, label_smoothing=smoothing,
-                                          ignored=ignored)
+    terms = numerics.cross_entropy_labels(
+        log_probs,
+        np.where(ignored, 0, labels),
+        class_weights=weights,
+        label_smoothing=smoothing,
+        ignored=ignored,
+    )
     assert_allclose(terms.losses.sum() / terms.weights.sum(), expected, rtol=1e-12)
 
 
@@ -64,11 +73,14 @@ def test_ignore_index_matches_torch(weights, smoothing):
 def test_soft_targets_match_torch(weights, smoothing, reduction):
     targets = rng.dirichlet(np.ones(5), size=9)
     expected = functional.cross_entropy(
-        torch.tensor(SCORES), torch.tensor(targets),
+        torch.tensor(SCORES),
+        torch.tensor(targets),
         weight=None if weights is None else torch.tensor(weights),
-        label_smoothing=smoothing, reduction=reduction,
+        label_smoothing=smoothing,
+        reduction=reduction,
     ).numpy()
-    terms = numerics.cross_entropy_targets(numerics.log_softmax(SCORES), targets,
-                                           class_weights=weights, label_smoothing=smoothing)
+    terms = numerics.cross_entropy_targets(
+        numerics.log_softmax(SCORES), targets, class_weights=weights, label_smoothing=smoothing
+    )
     ours = terms.losses if reduction == "none" else terms.losses.sum() / terms.weights.sum()
     assert_allclose(ours, expected, rtol=1e-12)
