@@ -97,6 +97,14 @@ class SoftmaxGroup(TyperGroup):
         group_options.update({"--help", "-h"})
         return first not in group_options
 
+    def invoke(self, ctx: Context) -> Any:
+        # Typer would turn EPIPE into exit 1; a reader that stopped reading is no error.
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(ExitCode.OK) from None
+
     def main(
         self,
         args: Sequence[str] | None = None,

@@ -140,6 +140,10 @@ class JsonWriter:
         self.out.write(b"]}\n")
         self.out.flush()
 
+    def abort(self) -> None:
+        """Close the document after the rows written so far, so it stays valid JSON."""
+        self.finish()
+
 
 class NdjsonWriter:
     """One JSON array per row, written as rows are computed."""
@@ -295,6 +299,12 @@ class JsonLossWriter:
         else:
             self.out.write(b"]," + orjson.dumps(tail)[1:] + b"\n")
         self.out.flush()
+
+    def abort(self) -> None:
+        """Close the document after the losses written so far; no reduced loss."""
+        if not self.lines:
+            self.out.write(b'],"loss":null}\n')
+            self.out.flush()
 
 
 def make_loss_writer(
