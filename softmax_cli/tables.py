@@ -7,6 +7,7 @@ input costs no more than a table of a small one.
 from __future__ import annotations
 
 import math
+import io
 from collections import deque
 from collections.abc import Sequence
 from typing import BinaryIO
@@ -45,11 +46,9 @@ def bar(fraction: float, width: int = BAR_WIDTH) -> str:
 
 def make_console(out: BinaryIO, no_color: bool = False):  # noqa: ANN201 - Rich type stays lazy
     """A Rich console on our stdout; Rich itself honours NO_COLOR, COLUMNS and pipes."""
-    import io
-
     from rich.console import Console
 
-    stream = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+    stream = _BorrowedText(out, encoding="utf-8", write_through=True)
     terminal = hasattr(out, "isatty") and _isatty(out)
     return Console(
         file=stream,
@@ -58,6 +57,14 @@ def make_console(out: BinaryIO, no_color: bool = False):  # noqa: ANN201 - Rich 
         highlight=False,
         emoji=False,
     ), stream
+
+
+class _BorrowedText(io.TextIOWrapper):
+    """A text view of our stdout that never closes it (the caller owns the stream)."""
+
+    def close(self) -> None:
+        if not self.closed:
+            self.flush()
 
 
 def _isatty(out: BinaryIO) -> bool:

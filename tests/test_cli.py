@@ -288,3 +288,15 @@ def test_version_is_printed():
 
     result = run("--version")
     assert result.exit_code == 0 and version("softmax-cli") in result.stdout
+
+
+def test_table_output_leaves_stdout_usable():
+    result = run("probs", "2", "1", "0.1", "-o", "table")
+    assert result.exit_code == 0, result.stderr
+    assert "0.6590" in result.stdout and result.stderr == ""
+
+
+def test_explain_runs_to_the_end():
+    result = run("explain", "2", "1", "0.1", "--label", "0")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
