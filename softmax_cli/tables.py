@@ -6,8 +6,8 @@ input costs no more than a table of a small one.
 
 from __future__ import annotations
 
-import math
 import io
+import math
 from collections import deque
 from collections.abc import Sequence
 from typing import BinaryIO
