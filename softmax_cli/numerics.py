@@ -56,7 +56,8 @@ def softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
     """
     check_rows(scores)
     shifted = _shifted(scores, temperature)
-    with np.errstate(invalid="ignore", under="ignore"):
+    # Rows holding +inf overflow here; they are replaced by their limit below.
+    with np.errstate(invalid="ignore", under="ignore", over="ignore"):
         np.exp(shifted, out=shifted)
         shifted /= shifted.sum(axis=1, keepdims=True)
     positive, limit_rows = _infinite_rows(scores)
@@ -74,13 +75,13 @@ def log_softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
     """
     check_rows(scores)
     shifted = _shifted(scores, temperature)
-    with np.errstate(invalid="ignore", under="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", under="ignore", divide="ignore", over="ignore"):
         log_norm = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         shifted -= log_norm
     positive, limit_rows = _infinite_rows(scores)
     if limit_rows.any():
         mask = positive[limit_rows]
-        share = -np.log(mask.sum(axis=1, keepdims=True))
+        share = 0.0 - np.log(mask.sum(axis=1, keepdims=True))  # 0.0, not -0.0, for one
         shifted[limit_rows] = np.where(mask, share, -np.inf)
     return shifted
 
