@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import numerics
-from .errors import DataError, InputUsageError, RowError
+from .errors import DataError, InputUsageError, RowError, SoftmaxError
 from .numerics import FloatArray
 from .readers import Block, ScoreSource
 from .writers import LossDetails, LossSummary, LossWriter, RowWriter
@@ -31,17 +31,21 @@ def run_rows(
     """Compute ``operation`` block by block; on bad data, write the rows before it, then raise."""
     writer.start(source.classes)
     written = 0
-    for block in source.blocks:
-        try:
-            values = operation(block.values, temperature)
-        except RowError as error:
-            good = block.values[: error.row]
-            if good.shape[0]:
-                writer.rows(operation(good, temperature), good, written)
-            _abort(writer)
-            raise _line_error(block, error) from None
-        writer.rows(values, block.values, written)
-        written += values.shape[0]
+    try:
+        for block in source.blocks:
+            try:
+                values = operation(block.values, temperature)
+            except RowError as error:
+                good = block.values[: error.row]
+                if good.shape[0]:
+                    writer.rows(operation(good, temperature), good, written)
+                raise _line_error(block, error) from None
+            writer.rows(values, block.values, written)
+            written += values.shape[0]
+    except SoftmaxError:
+        # From the reader or the core: close what was written so it stays valid.
+        _abort(writer)
+        raise
     writer.finish()
     return written
 
@@ -71,19 +75,25 @@ class ListedLabels(LabelSource):
     def __init__(self, tokens: Sequence[str]):
         self.tokens = [t.strip() for token in tokens for t in token.split(",") if t.strip()]
         self.used = 0
+        self.missing: tuple[int, DataError] | None = None
 
     def labels_for(self, block: Block, classes: Sequence[str] | None) -> FloatArray:
+        """Labels for the block; rows past the last label get NaN and ``missing`` says where."""
         rows = block.values.shape[0]
         wanted = self.tokens[self.used : self.used + rows]
         values = [self._value(token, classes) for token in wanted]
         self.used += len(wanted)
         if len(wanted) < rows:
             line = block.line_of(len(wanted))
-            raise DataError(
-                f"line {line}: no label for this row (--labels gives {len(self.tokens)})",
-                line=line,
-                placed=True,
+            self.missing = (
+                len(wanted),
+                DataError(
+                    f"line {line}: no label for this row (--labels gives {len(self.tokens)})",
+                    line=line,
+                    placed=True,
+                ),
             )
+            values += [np.nan] * (rows - len(wanted))
         return np.array(values, dtype=np.float64)
 
     @staticmethod
@@ -218,6 +228,21 @@ def run_cross_entropy(
     targets: ScoreSource | None = None,
 ) -> LossSummary:
     """Stream losses for every row and keep running totals for the reductions."""
+    try:
+        return _cross_entropy_pass(source, options, writer, labels, targets)
+    except SoftmaxError:
+        # From the reader, the labels or the core: close what was written so it stays valid.
+        _abort(writer)
+        raise
+
+
+def _cross_entropy_pass(
+    source: ScoreSource,
+    options: LossOptions,
+    writer: LossWriter,
+    labels: LabelSource | None,
+    targets: ScoreSource | None,
+) -> LossSummary:
     summary = LossSummary(reduction=options.reduction)
     feeder = RowFeeder(targets) if targets is not None else None
     weights = None if options.class_weights is None else np.asarray(options.class_weights, float)
@@ -274,6 +299,9 @@ def run_cross_entropy(
             )
             if bad is not None and (stop is None or bad < stop):
                 stop, error = bad, label_error
+            missing = getattr(labels, "missing", None)
+            if missing is not None and (stop is None or missing[0] <= stop):
+                stop, error = missing  # the rows before the first one without a label are written
             count = scores.shape[0] if stop is None else stop
             log_probs = numerics.log_softmax(scores[:count], options.temperature)
             terms = numerics.cross_entropy_labels(
@@ -299,7 +327,6 @@ def run_cross_entropy(
             writer.rows(terms.losses, details, summary.rows)
         summary.rows += count
         if error is not None:
-            _abort(writer)
             raise error
     if labels is not None:
         labels.finish(summary.rows)
