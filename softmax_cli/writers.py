@@ -64,6 +64,16 @@ def json_rows(values: FloatArray, precision: int | None) -> bytes:
     return orjson.dumps(values, option=_NUMPY)[1:-1]
 
 
+def header_line(names: Sequence[str], separator: str) -> bytes:
+    """Class names as one csv/tsv line, quoted where a name holds the separator or a quote."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=separator, lineterminator="\n").writerow(names)
+    return buffer.getvalue().encode()
+
+
 def json_value(value: float) -> float | None:
     """A float for JSON: ``None`` (``null``) when it is not finite."""
     return value if math.isfinite(value) else None
@@ -99,7 +109,7 @@ class DelimitedWriter:
 
     def start(self, classes: Sequence[str] | None) -> None:
         if classes is not None and not self.settings.single_vector:
-            self.out.write((self.separator.join(classes) + "\n").encode())
+            self.out.write(header_line(classes, self.separator))
 
     def rows(self, values: FloatArray, scores: FloatArray, first_row: int) -> None:
         if self.settings.single_vector:
