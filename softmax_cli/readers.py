@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -369,6 +370,10 @@ def _single_vector_block(blocks: Iterator[Block]) -> Iterator[Block]:
     for block in blocks:
         if first_line is None:
             first_line = block.first_line
+        nan = np.isnan(block.values[:, 0])
+        if nan.any():
+            # Found here, where each value still has its line; in the joined vector it has none.
+            raise DataError("value is NaN", line=block.line_of(int(np.argmax(nan))), column=1)
         parts.append(block.values[:, 0] if block.values.shape[1] else block.values[:, :0])
         if block.labels is not None:
             label_parts.append(block.labels)
@@ -401,9 +406,8 @@ def _json_number(value: object, line: int, column: int) -> float:
         try:
             return float(value)
         except OverflowError:
-            raise DataError(
-                f"{value} is too large for a float64", line=line, column=column
-            ) from None
+            # As float("1e400") and the delimited reader: too large for a float64 is infinite.
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, str):
         try:
             return parse_number(value)
@@ -416,6 +420,8 @@ def _json_rows(document: object, line: int) -> list[list[float]]:
     """Rows from one JSON value: an array of numbers, or an array of such arrays."""
     if not isinstance(document, list):
         raise DataError("expected a JSON array of numbers or of arrays", line=line)
+    if not document or any(item == [] for item in document):
+        raise DataError("an empty array holds no scores", line=line)
     if document and all(isinstance(item, list) for item in document):
         return [
             [_json_number(value, line, column) for column, value in enumerate(row, start=1)]
@@ -467,10 +473,7 @@ def _ndjson_blocks(chunks: Iterator[tuple[bytes, int]]) -> Iterator[Block]:
                 try:
                     value = _json_loads(line)
                 except ValueError as problem:
-                    column = getattr(problem, "colno", None)
-                    raise DataError(
-                        f"invalid JSON ({_json_reason(problem)})", line=number, column=column
-                    ) from None
+                    raise _json_error(problem, line, number) from None
                 for row in _json_rows(value, number):
                     if width is None:
                         width = len(row)
@@ -500,16 +503,28 @@ def _json_reason(problem: ValueError) -> str:
     return message.split(":")[0].strip()
 
 
+def _json_error(problem: ValueError, raw: bytes, first_line: int) -> DataError:
+    """A JSON syntax error placed at its line and column, never past the last line."""
+    if isinstance(problem, UnicodeDecodeError):
+        text, position, reason = raw.decode("latin-1"), problem.start, "not UTF-8 text"
+    else:
+        text = raw.decode("utf-8", errors="replace")
+        position, reason = getattr(problem, "pos", None), _json_reason(problem)
+    if position is None:
+        return DataError(f"invalid JSON ({reason})", line=first_line)
+    end = len(text.rstrip())
+    if position >= end:
+        position, reason = end, "it ends too early"
+    line = first_line + text.count("\n", 0, position)
+    column = position - text.rfind("\n", 0, position)
+    return DataError(f"invalid JSON ({reason})", line=line, column=column)
+
+
 def _json_document(raw: bytes, first_line: int) -> Iterator[Block]:
     try:
         document = _json_loads(raw)
     except ValueError as problem:
-        line = getattr(problem, "lineno", None)
-        raise DataError(
-            f"invalid JSON ({_json_reason(problem)})",
-            line=(first_line + line - 1) if line else None,
-            column=getattr(problem, "colno", None),
-        ) from None
+        raise _json_error(problem, raw, first_line) from None
     rows = _json_rows(document, first_line)
     width = len(rows[0]) if rows else 0
     for number, row in enumerate(rows, start=1):
@@ -583,11 +598,16 @@ def _detect(
     text = _decode(first_line)
     if delimiter is None:
         delimiter = _detect_delimiter(text)
+    elif delimiter == " ":
+        delimiter = None  # --delimiter space: runs of spaces, as detection reads them
     fields = _split_fields(text, delimiter)
-    is_header = header if header is not None else not all(_looks_numeric(f) for f in fields)
+    # An empty field makes no header: "1,2," is data with a missing value, not class names.
+    is_header = header if header is not None else any(f and not _looks_numeric(f) for f in fields)
     names = [_unquote(name) for name in fields] if is_header else None
     width = len(fields)
     label_index, label_name = _resolve_label_column(label_column, names, width)
+    if label_index is not None and width == 1:
+        raise InputUsageError(f"--label-column {label_column}: no scores are left beside it")
     classes = None
     lookup: dict[str, int] = {}
     if names is not None:
