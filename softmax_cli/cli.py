@@ -592,7 +592,8 @@ def cross_entropy(
         )
         out.flush()
         if summary.weight_sum == 0 and options.reduction != "sum":
-            _say(f"{PROGRAM}: warning: every row was ignored, so the mean loss is NaN")
+            why = "every row was ignored" if summary.rows else "there are no rows"
+            _say(f"{PROGRAM}: warning: {why}, so the mean loss is NaN")
 
 
 app.command("cross-entropy", cls=ScoresCommand)(cross_entropy)
