@@ -138,7 +138,10 @@ def line_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tu
     A chunk is handed on once it is large, or as soon as the producer pauses,
     so the first rows of a slow pipe come out before its last rows go in.
     """
-    pending = b""
+    # A bytearray grows in place and a line without its end is searched only once,
+    # so a line of many MiB read in small pipe-sized pieces costs linear time, not quadratic.
+    pending = bytearray()
+    searched = 0
     line = 1
     first = True
     while True:
@@ -149,19 +152,22 @@ def line_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tu
                 data = data[len(BOM) :]
         if not data:
             if pending:
-                yield pending + b"\n", line
+                yield bytes(pending) + b"\n", line
             return
         pending += data
         if len(pending) < chunk_bytes and _more_waiting(stream):
             continue
-        cut = pending.rfind(b"\n")
+        cut = pending.rfind(b"\n", searched)
         if cut < 0:
+            searched = len(pending)
             if len(pending) > MAX_LINE_BYTES:
                 raise DataError(
                     f"line {line} is longer than {MAX_LINE_BYTES >> 20} MiB", line=line, placed=True
                 )
             continue
-        whole, pending = pending[: cut + 1], pending[cut + 1 :]
+        whole = bytes(pending[: cut + 1])
+        del pending[: cut + 1]
+        searched = 0
         yield whole, line
         line += whole.count(b"\n")
 
