@@ -238,7 +238,7 @@ def delimited_output(text: str, separator: str, header: bool) -> list[list[float
     assert text == "" or text.endswith("\n"), f"half-written line: {text[-80:]!r}"
     rows: list[list[float]] = []
     names: list[str] | None = None
-    for number, line in enumerate(text.splitlines()):
+    for number, line in enumerate(text.split("\n")[:-1]):  # not splitlines: names may hold \v
         fields = next(csv.reader([line], delimiter=separator))
         if header and number == 0 and len(fields) > 1:  # one column prints no header
             names = fields
@@ -266,7 +266,7 @@ def json_rows(text: str, finished: bool, key: str = "rows") -> list[list[float |
 
 def ndjson_rows(text: str) -> list:
     assert text == "" or text.endswith("\n"), text[-80:]
-    return [json.loads(line) for line in text.splitlines()]
+    return [json.loads(line) for line in text.split("\n")[:-1]]
 
 
 def tolerance(args: list[str], width: int) -> float:
@@ -366,7 +366,7 @@ def check_losses(result, args: list[str], data: bytes) -> None:
     overflow = could_overflow(data, args)
     for loss in losses:
         if loss is None or (isinstance(loss, float) and math.isnan(loss)):
-            assert "every row was ignored" in result.stderr or overflow, (losses, result.stderr)
+            assert "so the mean loss is NaN" in result.stderr or overflow, (losses, result.stderr)
             continue
         assert loss >= 0, losses
         assert math.isfinite(loss) or overflow, losses
