@@ -165,6 +165,20 @@ def test_a_number_too_large_for_float64_is_infinite_in_text_and_json():
         assert result.stdout == "1.0,0.0\n", (data[:20], result.stderr)
 
 
+def test_plus_inf_entries_share_the_probability_and_minus_inf_masks():
+    assert run("probs", "-o", "csv", "1", "inf", "inf").stdout == "0.0,0.5,0.5\n"
+    assert run("probs", "-o", "csv", "-inf", "0", "0").stdout == "0.0,0.5,0.5\n"
+    result = run("probs", "-o", "csv", "-inf", "-inf")
+    assert result.exit_code == 1 and "every score is -inf" in result.stderr
+
+
+def test_a_huge_temperature_gives_the_uniform_distribution():
+    assert (
+        run("probs", "-o", "csv", "-t", "1e300", "1", "0", "5").stdout
+        == "0.3333333333333333," * 2 + "0.3333333333333333\n"
+    )
+
+
 def test_subnormal_scores_and_temperatures_stay_exact():
     result = run("probs", "-o", "csv", "5e-324", "0")
     assert result.stdout == "0.5,0.5\n"
