@@ -65,9 +65,12 @@ def derive(
         onehot[label] = 1.0
         steps["label"] = label
         steps["cross_entropy"] = float(-log_probs[label])
-        steps["gradient"] = ((probs - onehot) / temperature).tolist()
+        with np.errstate(over="ignore"):  # a subnormal T: the gradient is infinite
+            steps["gradient"] = ((probs - onehot) / temperature).tolist()
     if k == 2:
-        steps["sigmoid"] = float(numerics.sigmoid(np.array([(row[0] - row[1]) / temperature]))[0])
+        with np.errstate(over="ignore"):
+            gap = np.array([(row[0] - row[1]) / temperature])
+        steps["sigmoid"] = float(numerics.sigmoid(gap)[0])
     return steps
 
 
