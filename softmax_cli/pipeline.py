@@ -262,6 +262,8 @@ def _cross_entropy_pass(
             stop, error = problem.row, _line_error(block, problem)
         if feeder is not None:
             target_rows, target_lines = feeder.take(scores.shape[0])
+            if target_rows.shape[0] == 0:
+                target_rows = np.empty((0, classes))  # no targets left: keep the shapes agreeing
             if target_rows.shape[0] < scores.shape[0]:
                 row = target_rows.shape[0]
                 if stop is None or row < stop:
