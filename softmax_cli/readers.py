@@ -422,17 +422,27 @@ def _json_number(value: object, line: int, column: int) -> float:
     raise DataError(f"{json.dumps(value)[:40]} is not a number", line=line, column=column)
 
 
-def _json_rows(document: object, line: int) -> list[list[float]]:
-    """Rows from one JSON value: an array of numbers, or an array of such arrays."""
+def _json_rows(document: object, line: int, whole: bool = False) -> list[list[float]]:
+    """Rows from one JSON value: an array of numbers, or an array of such arrays.
+
+    In a ``whole`` document the lines of the values are unknown, so an error names
+    the row and the value's place in it instead of a line and a column.
+    """
     if not isinstance(document, list):
         raise DataError("expected a JSON array of numbers or of arrays", line=line)
     if not document or any(item == [] for item in document):
         raise DataError("an empty array holds no scores", line=line)
     if document and all(isinstance(item, list) for item in document):
-        return [
-            [_json_number(value, line, column) for column, value in enumerate(row, start=1)]
-            for row in document
-        ]
+        rows = []
+        for number, row in enumerate(document, start=1):
+            try:
+                rows.append([_json_number(v, line, c) for c, v in enumerate(row, start=1)])
+            except DataError as error:
+                if not whole:
+                    raise
+                where = f"row {number}, value {error.column}"
+                raise DataError(f"{where}: {error.message}", placed=True) from None
+        return rows
     if any(isinstance(item, list) for item in document):
         raise DataError("mixes numbers and arrays; expected one or the other", line=line)
     return [[_json_number(value, line, column) for column, value in enumerate(document, start=1)]]
@@ -531,13 +541,11 @@ def _json_document(raw: bytes, first_line: int) -> Iterator[Block]:
         document = _json_loads(raw)
     except ValueError as problem:
         raise _json_error(problem, raw, first_line) from None
-    rows = _json_rows(document, first_line)
+    rows = _json_rows(document, first_line, whole=True)
     width = len(rows[0]) if rows else 0
     for number, row in enumerate(rows, start=1):
         if len(row) != width:
-            raise DataError(
-                f"row {number} has {len(row)} values, expected {width}", line=first_line
-            )
+            raise DataError(f"row {number} has {len(row)} values, expected {width}", placed=True)
     if rows:
         yield Block(
             values=np.array(rows, dtype=np.float64),
