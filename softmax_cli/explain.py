@@ -68,7 +68,7 @@ def derive(
         with np.errstate(over="ignore"):  # a subnormal T: the gradient is infinite
             steps["gradient"] = ((probs - onehot) / temperature).tolist()
     if k == 2:
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # inf - inf: no sigmoid (NaN)
             gap = np.array([(row[0] - row[1]) / temperature])
         steps["sigmoid"] = float(numerics.sigmoid(gap)[0])
     return steps
@@ -108,9 +108,11 @@ def render_text(
     table.add_column("exp", justify="right")
     table.add_column("p", justify="right")
     table.add_column("log p", justify="right")
+    from rich.markup import escape
+
     for i, name in enumerate(steps["classes"]):
         table.add_row(
-            name,
+            escape(name),
             f(steps["scores"][i]),
             f(steps["shifted"][i]),
             f(steps["scaled"][i]),

@@ -67,6 +67,13 @@ class _BorrowedText(io.TextIOWrapper):
             self.flush()
 
 
+def _plain(classes: Sequence[str] | None) -> list[str] | None:
+    """Class names escaped, so a name like ``x[/y]`` is shown as written, not read as markup."""
+    from rich.markup import escape
+
+    return [escape(name) for name in classes] if classes is not None else None
+
+
 def _isatty(out: BinaryIO) -> bool:
     try:
         return out.isatty()
@@ -88,7 +95,7 @@ class TableRowWriter:
         self.total = 0
 
     def start(self, classes: Sequence[str] | None) -> None:
-        self.classes = list(classes) if classes is not None else None
+        self.classes = _plain(classes)
 
     def rows(self, values: FloatArray, scores: FloatArray, first_row: int) -> None:
         count = values.shape[0]
@@ -187,7 +194,7 @@ class TableLossWriter:
         self.total = 0
 
     def start(self, classes: Sequence[str] | None) -> None:
-        self.classes = list(classes) if classes is not None else None
+        self.classes = _plain(classes)
 
     def rows(self, losses: FloatArray, details: LossDetails, first_row: int) -> None:
         labels = details.labels if details.labels is not None else np.full(losses.shape, -2)

@@ -249,3 +249,11 @@ def test_no_temporary_files_are_left_behind(tmp_path):
     assert list(scratch.iterdir()) == []
     assert list(work.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "tmp", "work"]
+
+
+def test_class_names_are_shown_as_written_in_tables_not_read_as_markup():
+    data = b"x[/y],b[bold]\n1,2\n"
+    for args in (["probs"], ["explain"]):
+        result = run(*args, "-o", "table", data=data)
+        assert result.exit_code == 0, result.stderr
+        assert "x[/y]" in result.stdout and "b[bold]" in result.stdout
