@@ -17,17 +17,21 @@ IntArray = NDArray[np.intp]
 
 
 def check_rows(scores: FloatArray) -> None:
-    """Raise RowError for the first row that holds a NaN or is entirely ``-inf``."""
-    nan_rows = np.isnan(scores).any(axis=1)
-    if nan_rows.any():
-        row = int(np.argmax(nan_rows))
-        column = int(np.argmax(np.isnan(scores[row])))
-        raise RowError(row, f"value {column + 1} is NaN")
+    """Raise RowError for the first row that holds a NaN or is entirely ``-inf``.
+
+    The first bad row of either kind, so the rows before it are all computable.
+    """
     if scores.shape[1] == 0:
         raise RowError(0, "no scores")
+    nan_rows = np.isnan(scores).any(axis=1)
     dead_rows = (scores == -np.inf).all(axis=1)
-    if dead_rows.any():
-        raise RowError(int(np.argmax(dead_rows)), "every score is -inf, so no class is possible")
+    bad = nan_rows | dead_rows
+    if bad.any():
+        row = int(np.argmax(bad))
+        if nan_rows[row]:
+            column = int(np.argmax(np.isnan(scores[row])))
+            raise RowError(row, f"value {column + 1} is NaN")
+        raise RowError(row, "every score is -inf, so no class is possible")
 
 
 def _shifted(scores: FloatArray, temperature: float) -> FloatArray:
