@@ -288,18 +288,20 @@ def fit_temperature(
     v = 0.0
     g, curvature = slope(v)
     iterations += 1
-    if g == 0.0:
+    if g == 0.0 and curvature > 0.0:
         return TemperatureFit(1.0, fitted, iterations, 0.0)
     # g < 0: the NLL still falls as beta grows (T shrinks); g > 0: the reverse.
-    direction = 1.0 if g < 0 else -1.0
+    # g = 0 with no curvature: already saturated at the labels, so also falling.
+    direction = 1.0 if g <= 0 else -1.0
     inner, step = v, 1.0
     while True:
         outer = direction * step
         g_outer, c_outer = slope(outer)
         iterations += 1
-        if g_outer == 0.0:
+        if g_outer == 0.0 and c_outer > 0.0:
             return TemperatureFit(math.exp(-outer), fitted, iterations, 0.0)
-        if (g_outer > 0) == (direction > 0):
+        # A zero slope with zero curvature is saturation (every p one-hot), not a minimum.
+        if g_outer != 0.0 and (g_outer > 0) == (direction > 0):
             break
         inner, g, curvature = outer, g_outer, c_outer
         if step >= LOG_BETA_LIMIT:
