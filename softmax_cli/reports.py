@@ -206,7 +206,8 @@ def render_evaluation_table(
     digits = 4 if precision is None else precision
     console, stream = make_console(out, no_color)
     summary = Table(
-        title=f"evaluation: {report.rows} rows, {report.classes} classes, "
+        title=f"evaluation: {report.rows} row{'' if report.rows == 1 else 's'}, "
+        f"{report.classes} classes, "
         f"T = {report.temperature:g}"
     )
     summary.add_column("metric")
