@@ -317,10 +317,14 @@ def fit_temperature(
     low, high = (inner, outer) if direction > 0 else (outer, inner)
     v = inner
     while iterations < max_iterations:
-        candidate = v - g / curvature if curvature > 0 else math.nan
+        candidate = math.nan
+        if curvature > 0:
+            step = -g / curvature
+            if abs(step) <= tolerance * (1.0 + abs(v)):
+                break  # Newton's next step is below the tolerance: v is the root
+            candidate = v + step
         if not (low < candidate < high):
             candidate = 0.5 * (low + high)
-        moved = abs(candidate - v)
         v = candidate
         g, curvature = slope(v)
         iterations += 1
@@ -330,6 +334,6 @@ def fit_temperature(
             low = v
         else:
             high = v
-        if moved <= tolerance * (1.0 + abs(v)) or high - low <= tolerance * (1.0 + abs(v)):
+        if high - low <= tolerance * (1.0 + abs(v)):
             break
     return TemperatureFit(math.exp(-v), fitted, iterations, g / fitted)

@@ -216,6 +216,8 @@ def test_calibrate_recovers_a_known_temperature(true_temperature):
     standard_error = fit.temperature**2 / math.sqrt(information)
     assert standard_error < 0.02 * true_temperature  # n is large enough to mean something
     assert abs(fit.temperature - true_temperature) < 4 * standard_error
+    # Bracketing takes a few doublings, then Newton converges quadratically.
+    assert fit.iterations <= 12
 
 
 def test_at_the_fitted_temperature_mean_entropy_equals_the_nll():
