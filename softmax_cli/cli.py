@@ -700,7 +700,7 @@ def calibrate(
     and report T with NLL, ECE and accuracy before and after it.
 
     Holds the scores in memory as float64: 8 bytes x rows x classes (80 MB for a
-    million rows of 10 classes).
+    million rows of 10 classes), briefly twice that while the blocks are joined.
 
     Examples:
 
@@ -709,6 +709,7 @@ def calibrate(
       softmax calibrate -i val.csv --label-column y --apply -o csv > calibrated.csv
     """
     from .evaluation import collect, run_calibrate
+    from .metrics import FIT_CHUNK_ROWS
     from .numerics import softmax
     from .writers import RowSettings, make_row_writer
 
@@ -727,7 +728,7 @@ def calibrate(
     settings = RowSettings("softmax", temperature, precision, source.single_vector)
     writer = make_row_writer(format_name, out, settings, no_color=no_color)
     writer.start(source.classes)
-    step = 1 << 16
+    step = FIT_CHUNK_ROWS
     for start in range(0, rows.shape[0], step):
         chunk = rows[start : start + step]
         writer.rows(softmax(chunk, temperature), chunk, start)

@@ -19,7 +19,7 @@ from . import numerics
 from .numerics import FloatArray, IntArray
 
 DEFAULT_BINS = 15
-FIT_CHUNK_ROWS = 1 << 16
+FIT_CHUNK_ROWS = 1 << 14
 # The fit searches log(1/T) in [-LOG_BETA_LIMIT, LOG_BETA_LIMIT], i.e. T from
 # about 1.6e-28 to 6.2e27: far wider than any score scale seen in practice.
 LOG_BETA_LIMIT = 64.0
