@@ -20,6 +20,7 @@ from .errors import DataError, InputUsageError, RowError
 DEFAULT_SWEEP = (0.1, 0.5, 1.0, 2.0, 10.0)
 JACOBIAN_MAX_CLASSES = 6
 INLINE_MAX_CLASSES = 6
+PROSE_WIDTH = 88  # wider lines are hard to follow on a projector
 
 
 def _distribution(row: np.ndarray, temperature: float) -> tuple[np.ndarray, float]:
@@ -211,6 +212,7 @@ def render_text(
 
 def text_blocks(steps: dict[str, Any], precision: int) -> list[Any]:
     """The Rich renderables of an explanation, in order: title, table, numbered steps."""
+    from rich.constrain import Constrain
     from rich.padding import Padding
     from rich.text import Text
 
@@ -224,7 +226,7 @@ def text_blocks(steps: dict[str, Any], precision: int) -> list[Any]:
         title += f", true class {names[label]}"
     blocks: list[Any] = [Text(title, style="bold"), Text(""), _main_table(steps, w), Text("")]
     for number, (heading, body, extra) in enumerate(_notes(steps, w), start=1):
-        blocks.append(_numbered(number, heading, body))
+        blocks.append(Constrain(_numbered(number, heading, body), PROSE_WIDTH))
         if extra is not None:
             blocks.append(Padding(extra, (1, 0, 0, 4)))
         blocks.append(Text(""))
@@ -430,7 +432,8 @@ def _notes(steps: dict[str, Any], w: _Writer) -> list[tuple[str, str, Any]]:
         gz = _listed(steps["gradient_z"], w, "p")
         where = (
             f"It comes from L = -z[{name}] + log Σ e^z: the derivative of log Σ e^z "
-            f"by z_j is e^z_j / Σ e^z = p_j, and -z[{name}] adds -1 for class {name} only."
+            f"with respect to z_j is e^z_j / Σ e^z = p_j, and -z[{name}] adds -1 for "
+            f"class {name} only."
         )
         if t == 1:
             raw = "With T = 1, z is x shifted by a constant, so this is also ∂L/∂x."
@@ -442,8 +445,9 @@ def _notes(steps: dict[str, Any], w: _Writer) -> list[tuple[str, str, Any]]:
         notes.append(
             (
                 "Gradient.",
-                f"∂L/∂z = p - onehot({name}) = {gz}. {where} {raw} A gradient step "
-                f"raises the true class's score and lowers each other class by its probability.",
+                f"∂L/∂z = p - onehot({name}) = {gz}. {where} {raw} So a gradient-descent "
+                f"step of size η raises z[{name}] by η(1 - p[{name}]) and lowers every other "
+                "z_j by η p_j.",
             )
         )
     if "jacobian" in steps:
