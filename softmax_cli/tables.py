@@ -171,12 +171,16 @@ class TableRowWriter:
         if not rows:
             return
         console = make_console(self.out, self.no_color, self.terminal)
+        console.print(self.renderable(console.width))
+        console.file.flush()
+
+    def renderable(self, width: int) -> Any:
+        """The table of the rows seen so far, at most ``width`` columns wide."""
+        rows = self.head + list(self.tail)
         if len(rows) == 1 and self.total == 1:
             _, values, scores = rows[0]
-            console.print(self._vertical(values, scores))
-        else:
-            console.print(self._batch(rows, console.width))
-        console.file.flush()
+            return self._vertical(values, scores)
+        return self._batch(rows, width)
 
     def _vertical(self, values: FloatArray, scores: FloatArray) -> Any:
         """One vector: a row per class with score, probability, bar; the arg-max marked."""
