@@ -620,7 +620,7 @@ def explain(
         typer.Option(
             "--sweep",
             help="Also show the distribution and its entropy at several temperatures "
-            "[default temperatures: 0.1,0.5,1,2,10].",
+            "(by default 0.1,0.5,1,2,10).",
         ),
     ] = False,
     sweep_temperatures: Annotated[
@@ -638,7 +638,7 @@ def explain(
             "-o",
             "--format",
             show_default=False,
-            help="table (text for people, also when piped) or json [default: table].",
+            help="table (text for people, also when piped) or json (default: table).",
         ),
     ] = None,
     precision: Precision = None,

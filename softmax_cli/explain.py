@@ -20,6 +20,9 @@ from .errors import DataError, InputUsageError, RowError
 DEFAULT_SWEEP = (0.1, 0.5, 1.0, 2.0, 10.0)
 JACOBIAN_MAX_CLASSES = 6
 INLINE_MAX_CLASSES = 6
+SWEEP_MAX_CLASSES = 4  # more classes than this show only p[max] in the sweep
+NAME_WIDTH = 10  # longer class names are numbered in the text, with a legend
+HEADER_NAME_WIDTH = 4  # wider names are numbered in the Jacobian and sweep headers
 PROSE_WIDTH = 88  # wider lines are hard to follow on a projector
 
 
@@ -148,7 +151,7 @@ def derive(
     if k <= JACOBIAN_MAX_CLASSES:
         steps["jacobian"] = (np.diag(probs) - np.outer(probs, probs)).tolist()
     if k == 2:
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):
             difference = float((row[0] - row[1]) / temperature)
         steps["sigmoid_input"] = difference
         steps["sigmoid"] = float(numerics.sigmoid(np.array([difference]))[0])
@@ -189,6 +192,12 @@ class _Writer:
 
         return "n/a" if value is None else format_number(value, self.precision)
 
+    def fixed(self, value: float) -> str:
+        """Fixed decimals even for tiny values, so a matrix stays narrow and aligned."""
+        if not math.isfinite(value):
+            return self.n(value)
+        return f"{value + 0.0:.{self.precision}f}"
+
     def v(self, values: Sequence[float]) -> str:
         return "[" + ", ".join(self.n(value) for value in values) + "]"
 
@@ -216,6 +225,8 @@ def text_blocks(steps: dict[str, Any], precision: int) -> list[Any]:
     from rich.padding import Padding
     from rich.text import Text
 
+    from .tables import GLUE
+
     w = _Writer(precision)
     k = len(steps["scores"])
     t = steps["temperature"]
@@ -224,7 +235,19 @@ def text_blocks(steps: dict[str, Any], precision: int) -> list[Any]:
     title = f"softmax, step by step: {k} scores, T = {t:g}"
     if label is not None:
         title += f", true class {names[label]}"
-    blocks: list[Any] = [Text(title, style="bold"), Text(""), _main_table(steps, w), Text("")]
+    legend = None
+    if max(len(name) for name in names) > NAME_WIDTH:
+        # Long names would crowd the tables out of 80 columns: number them instead.
+        shown = _shown(steps)
+        legend = "classes: " + ", ".join(f"{i} = {names[i]}" for i in shown)
+        if len(shown) < k:
+            legend += f" (and {k - len(shown)} more)"
+        steps = {**steps, "classes": [str(i) for i in range(k)]}
+        names = steps["classes"]
+    blocks: list[Any] = [Text(title, style="bold")]
+    if legend is not None:
+        blocks.append(Constrain(Text(legend.replace(" = ", f"{GLUE}={GLUE}")), PROSE_WIDTH))
+    blocks += [Text(""), _main_table(steps, w), Text("")]
     for number, (heading, body, extra) in enumerate(_notes(steps, w), start=1):
         blocks.append(Constrain(_numbered(number, heading, body), PROSE_WIDTH))
         if extra is not None:
@@ -245,7 +268,8 @@ def _numbered(number: int, heading: str, body: str) -> Any:
     grid.add_column(ratio=1)
     text = Text()
     text.append(heading, style="bold")
-    for phrase in (" = ", "Σ ", "log ", " / ", "-Σ ", "class "):
+    glued = (" = ", "Σ ", "log ", " / ", "-Σ ", "class ", "(a - b)", "p - onehot")
+    for phrase in glued:
         body = body.replace(phrase, phrase.replace(" ", GLUE))
     text.append(" " + body)
     grid.add_row(f"{number}.", text)
@@ -266,7 +290,7 @@ def _main_table(steps: dict[str, Any], w: _Writer) -> Any:
     from .tables import ARGMAX_STYLE, GAP, _gaps, count_text
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
-    table.add_column("class", overflow="fold")
+    table.add_column("class", no_wrap=True)
     with_z = steps["temperature"] != 1
     headers = (
         ["x", "x - max", "z", "e^z", "p", "log p"]
@@ -275,7 +299,7 @@ def _main_table(steps: dict[str, Any], w: _Writer) -> Any:
     )
     for header in headers:
         table.add_column(header, justify="right", no_wrap=True)
-    table.add_column("", no_wrap=True)
+    table.add_column("", overflow="fold")  # the marks give way first on a narrow screen
     indices = _shown(steps)
     gaps = dict(_gaps(indices))
     label = steps.get("label")
@@ -514,23 +538,43 @@ def _notes(steps: dict[str, Any], w: _Writer) -> list[tuple[str, str, Any]]:
     return [(note[0], note[1], note[2] if len(note) > 2 else None) for note in notes]
 
 
-def _matrix_table(title: str, header: Sequence[str], rows: list[list[str]]) -> Any:
+def _matrix_table(
+    title: str, header: Sequence[str], rows: list[list[str]], caption: str | None = None
+) -> Any:
     from rich import box
     from rich.table import Table
 
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_edge=False)
+    table = Table(
+        title=title,
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        caption_justify="left",
+        show_edge=False,
+    )
     for name in header:
-        table.add_column(name, justify="right")
+        table.add_column(name, justify="right", no_wrap=True)
     for row in rows:
         table.add_row(*row)
     return table
 
 
-def _jacobian_table(steps: dict[str, Any], w: _Writer) -> Any:
+def _short_names(steps: dict[str, Any]) -> tuple[list[str], str | None]:
+    """Class names short enough for column headers, and a legend when they are indices."""
+    from .tables import GLUE
+
     names = steps["classes"]
-    rows = [[f"∂p[{names[i]}]", *map(w.n, row)] for i, row in enumerate(steps["jacobian"])]
+    if max(len(name) for name in names) <= HEADER_NAME_WIDTH:
+        return names, None
+    legend = "classes: " + ", ".join(f"{i}{GLUE}={GLUE}{name}" for i, name in enumerate(names))
+    return [str(i) for i in range(len(names))], legend
+
+
+def _jacobian_table(steps: dict[str, Any], w: _Writer) -> Any:
+    names, legend = _short_names(steps)
+    rows = [[f"∂p[{names[i]}]", *map(w.fixed, row)] for i, row in enumerate(steps["jacobian"])]
     header = ["", *[f"∂z[{n}]" for n in names]]
-    return _matrix_table("Jacobian diag(p) - p pᵀ", header, rows)
+    return _matrix_table("Jacobian diag(p) - p pᵀ", header, rows, legend)
 
 
 def _naive_table(steps: dict[str, Any], w: _Writer) -> Any:
@@ -550,31 +594,36 @@ def _sweep_table(steps: dict[str, Any], w: _Writer) -> Any:
 
     from .tables import bar
 
-    names = steps["classes"]
+    names, legend = _short_names(steps)
     k = len(names)
-    per_class = k <= INLINE_MAX_CLASSES
+    per_class = k <= SWEEP_MAX_CLASSES
     table = Table(
-        title="temperature sweep", box=box.SIMPLE_HEAD, title_justify="left", show_edge=False
+        title="temperature sweep",
+        caption=legend if per_class else None,
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        caption_justify="left",
+        show_edge=False,
     )
-    table.add_column("T", justify="right")
+    table.add_column("T", justify="right", no_wrap=True)
     if per_class:
         for name in names:
-            table.add_column(f"p[{name}]", justify="right")
+            table.add_column(f"p[{name}]", justify="right", no_wrap=True)
     else:
-        table.add_column("p[max]", justify="right")
+        table.add_column("p[max]", justify="right", no_wrap=True)
     table.add_column("shape", no_wrap=True)
-    table.add_column("H", justify="right")
+    table.add_column("H", justify="right", no_wrap=True)
     table.add_column("H / log K", no_wrap=True)
     for entry in steps["sweep"]:
         probs = entry["probs"]
-        cells = [w.n(p) for p in probs] if per_class else [w.n(max(probs))]
+        cells = [w.fixed(p) for p in probs] if per_class else [w.fixed(max(probs))]
         fraction = entry["entropy"] / steps["max_entropy"] if k > 1 else 0.0
         table.add_row(
             f"{entry['temperature']:g}",
             *cells,
             sparkline(probs),
-            w.n(entry["entropy"]),
-            bar(fraction, 12),
+            w.fixed(entry["entropy"]),
+            bar(fraction, 10),
         )
     return table
 

@@ -289,6 +289,17 @@ def test_long_class_names_from_a_header_still_fit():
     assert "true class a_rather_long_class_name_2" in result.stdout
 
 
+def test_six_long_names_with_a_sweep_fit_without_cutting_any_number():
+    names = ",".join(f"{c}_long_name" for c in "abcdef")
+    result = run(
+        "explain", "--sweep", "-t", "0.3", "-l", "e_long_name", stdin=f"{names}\n1,2,3,4,5,6\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert "…" not in result.stdout
+    assert "0 = a_long_name" in flat(result.stdout)
+
+
 def test_piped_text_has_no_escape_codes_and_no_trailing_spaces():
     out = run("explain", "2", "1", "0.1", "--label", "0", "--sweep").stdout
     assert ESCAPE not in out
