@@ -21,6 +21,8 @@ from .writers import LossDetails, LossSummary, RowSettings
 HEAD_ROWS = 10
 TAIL_ROWS = 5
 BAR_WIDTH = 20
+MIN_BAR = 8
+NAME_CAP = 16  # class names longer than this wrap in table headers and cells
 PIPE_WIDTH = 80
 ARGMAX_STYLE = "bold green"
 GAP = "…"
@@ -179,10 +181,10 @@ class TableRowWriter:
         rows = self.head + list(self.tail)
         if len(rows) == 1 and self.total == 1:
             _, values, scores = rows[0]
-            return self._vertical(values, scores)
+            return self._vertical(values, scores, width)
         return self._batch(rows, width)
 
-    def _vertical(self, values: FloatArray, scores: FloatArray) -> Any:
+    def _vertical(self, values: FloatArray, scores: FloatArray, width: int) -> Any:
         """One vector: a row per class with score, probability, bar; the arg-max marked."""
         from rich.table import Table
 
@@ -190,6 +192,14 @@ class TableRowWriter:
         probs = np.exp(values) if self._is_log else values
         best = int(np.argmax(values))
         names = self._names(values.shape[0])
+        indices = shown_indices(len(names), HEAD_ROWS, TAIL_ROWS, keep=[best])
+        headers = ["score", "probability"] + (["log-prob"] if self._is_log else [])
+        numbers = [scores[indices], probs[indices]] + ([values[indices]] if self._is_log else [])
+        used = 1 + max(len("class"), *(min(len(names[i]), 2 * NAME_CAP) for i in indices)) + 3
+        for header, column in zip(headers, numbers, strict=True):
+            used += max(len(header), *(len(format_number(float(v), f)) for v in column)) + 3
+        room = width - used - 3 - len(" ◀ max")
+        bar_width = max(MIN_BAR, min(BAR_WIDTH, room))
         what = "log-softmax" if self._is_log else "softmax"
         table = Table(title=f"{what} of {count_text(len(names), 'score')}, T = {self._t()}")
         table.add_column("class", overflow="fold")
@@ -198,7 +208,6 @@ class TableRowWriter:
         if self._is_log:
             table.add_column("log-prob", justify="right")
         table.add_column("", no_wrap=True)
-        indices = shown_indices(len(names), HEAD_ROWS, TAIL_ROWS, keep=[best])
         gaps = dict(_gaps(indices))
         for position, index in enumerate(indices):
             if position in gaps:
@@ -212,7 +221,7 @@ class TableRowWriter:
             ]
             if self._is_log:
                 cells.append(format_number(values[index], f))
-            cells.append(bar(probs[index]) + (" ◀ max" if index == best else ""))
+            cells.append(bar(probs[index], bar_width) + (" ◀ max" if index == best else ""))
             table.add_row(*cells, style=ARGMAX_STYLE if index == best else None)
         table.add_section()
         total = ["sum", "", format_number(float(probs.sum()), f)]
@@ -228,10 +237,11 @@ class TableRowWriter:
 
         def column_width(index: int) -> int:
             cells = [len(format_number(float(r[1][index]), f)) for r in rows]
-            return max(len(names[index]), *cells) + 3
+            return max(min(len(names[index]), NAME_CAP), *cells) + 3
 
         row_width = max(len("row"), len(f"{rows[-1][0]:,}")) + 3
-        argmax_width = max(len("arg-max"), *(len(n) for n in names)) + 3
+        winners = {int(np.argmax(r[1])) for r in rows}
+        argmax_width = max(len("arg-max"), *(min(len(names[i]), NAME_CAP) for i in winners)) + 3
         room = width - 1 - row_width - argmax_width
         count = len(names)
         widths = [column_width(i) for i in range(count)]

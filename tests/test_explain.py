@@ -303,6 +303,7 @@ def test_six_long_names_with_a_sweep_fit_without_cutting_any_number():
 def test_piped_text_has_no_escape_codes_and_no_trailing_spaces():
     out = run("explain", "2", "1", "0.1", "--label", "0", "--sweep").stdout
     assert ESCAPE not in out
+    assert "\ue000" not in out  # the wrap-glue prints as a plain space
     assert all(line == line.rstrip() for line in out.splitlines())
 
 
