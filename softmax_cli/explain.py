@@ -213,10 +213,10 @@ def render_text(
     """The derivation for people: a table of every step, then each step in words."""
     from .tables import make_console
 
-    console = make_console(out, no_color, terminal)
+    console, stream = make_console(out, no_color, terminal)
     for block in text_blocks(steps, precision):
         console.print(block)
-    console.file.flush()
+    stream.flush()
 
 
 def text_blocks(steps: dict[str, Any], precision: int) -> list[Any]:

@@ -84,8 +84,10 @@ class _TextOut:
             return False
 
 
-def make_console(out: BinaryIO, no_color: bool = False, terminal: bool | None = None) -> Any:
-    """A Rich console writing to ``out``.
+def make_console(
+    out: BinaryIO, no_color: bool = False, terminal: bool | None = None
+) -> tuple[Any, Any]:
+    """A Rich console writing to ``out``, and the text stream under it (to flush).
 
     Rich decides colour and escape codes: ``NO_COLOR``, ``TERM=dumb``,
     ``FORCE_COLOR`` and ``TTY_COMPATIBLE`` are honoured, and a pipe gets plain
@@ -106,7 +108,7 @@ def make_console(out: BinaryIO, no_color: bool = False, terminal: bool | None = 
     )
     if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
         console.width = PIPE_WIDTH
-    return console
+    return console, target
 
 
 def shown_indices(count: int, head: int, tail: int, keep: Sequence[int] = ()) -> list[int]:
@@ -172,9 +174,9 @@ class TableRowWriter:
         rows = self.head + list(self.tail)
         if not rows:
             return
-        console = make_console(self.out, self.no_color, self.terminal)
+        console, stream = make_console(self.out, self.no_color, self.terminal)
         console.print(self.renderable(console.width))
-        console.file.flush()
+        stream.flush()
 
     def renderable(self, width: int) -> Any:
         """The table of the rows seen so far, at most ``width`` columns wide."""
@@ -358,7 +360,7 @@ class TableLossWriter:
         from rich.table import Table
 
         f = self.precision
-        console = make_console(self.out, self.no_color, self.terminal)
+        console, stream = make_console(self.out, self.no_color, self.terminal)
         table = Table(title=f"cross-entropy of {count_text(summary.rows, 'row')}")
         table.add_column("row", justify="right")
         table.add_column("label", overflow="fold")
@@ -388,4 +390,4 @@ class TableLossWriter:
         table.add_row("", "accuracy", "", f"{summary.correct}/{summary.counted}", accuracy)
         console.print(table)
         console.print("perplexity = exp(mean loss); accuracy = arg-max equals the label")
-        console.file.flush()
+        stream.flush()
