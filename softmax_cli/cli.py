@@ -591,16 +591,6 @@ app.command("cross-entropy", cls=ScoresCommand)(cross_entropy)
 app.command("xent", cls=ScoresCommand, hidden=True)(cross_entropy)
 
 
-def _parse_temperatures(text: str) -> list[float]:
-    try:
-        values = [float(piece) for piece in text.split(",") if piece.strip()]
-    except ValueError:
-        raise InputUsageError(f"--sweep-temperatures: {text!r} is not a list of numbers") from None
-    if not values or any(not (v > 0 and v != float("inf")) for v in values):
-        raise InputUsageError("--sweep-temperatures must be finite numbers > 0")
-    return values
-
-
 @app.command(cls=ScoresCommand)
 def explain(
     scores: Scores = None,
@@ -656,13 +646,13 @@ def explain(
 
       softmax explain 3 1 0.2 --sweep-temperatures 0.05,0.2,1,5 -o json
     """
-    from .explain import DEFAULT_SWEEP, derive, render_json, render_text
+    from .explain import DEFAULT_SWEEP, derive, parse_temperatures, render_json, render_text
 
     if output_format is not None and output_format.value in ("csv", "tsv"):
         raise InputUsageError("explain writes a table or json, not csv or tsv")
     temperatures = None
     if sweep_temperatures is not None:
-        temperatures = _parse_temperatures(sweep_temperatures)
+        temperatures = parse_temperatures(sweep_temperatures)
     elif sweep:
         temperatures = list(DEFAULT_SWEEP)
     with _scores(scores, input_path, None, None) as source:

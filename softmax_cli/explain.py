@@ -64,6 +64,17 @@ def _naive(row: np.ndarray, temperature: float) -> dict[str, Any]:
     }
 
 
+def parse_temperatures(text: str) -> list[float]:
+    """``--sweep-temperatures 0.1,0.5,1``: finite temperatures above 0."""
+    try:
+        values = [float(piece) for piece in text.split(",") if piece.strip()]
+    except ValueError:
+        raise InputUsageError(f"--sweep-temperatures: {text!r} is not a list of numbers") from None
+    if not values or any(not (v > 0 and v != math.inf) for v in values):
+        raise InputUsageError("--sweep-temperatures must be finite numbers > 0")
+    return values
+
+
 def resolve_label(label: str | None, classes: Sequence[str], count: int) -> int | None:
     """A ``--label`` given as a class index or a class name, as an index."""
     if label is None:
