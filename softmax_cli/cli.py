@@ -748,14 +748,41 @@ def calibrate(
 def explain(
     scores: Scores = None,
     label: Annotated[
-        int | None,
-        typer.Option("-l", "--label", help="The true class: adds cross-entropy and its gradient."),
+        str | None,
+        typer.Option(
+            "-l",
+            "--label",
+            metavar="CLASS",
+            help="The true class (index from 0, or name from a header): "
+            "adds cross-entropy and its gradient.",
+        ),
     ] = None,
     temperature: Temperature = 1.0,
+    sweep: Annotated[
+        bool,
+        typer.Option(
+            "--sweep",
+            help="Also show the distribution and its entropy at several temperatures "
+            "(by default 0.1,0.5,1,2,10).",
+        ),
+    ] = False,
+    sweep_temperatures: Annotated[
+        str | None,
+        typer.Option(
+            "--sweep-temperatures",
+            metavar="T1,T2,...",
+            help="The temperatures of the sweep (implies --sweep).",
+        ),
+    ] = None,
     input_path: InputFile = None,
     output_format: Annotated[
         OutputFormat | None,
-        typer.Option("-o", "--format", help="table (default) or json."),
+        typer.Option(
+            "-o",
+            "--format",
+            show_default=False,
+            help="table (text for people, also when piped) or json (default: table).",
+        ),
     ] = None,
     precision: Precision = None,
     no_color: NoColor = False,
@@ -767,9 +794,20 @@ def explain(
       softmax explain 2 1 0.1 --label 0
 
       softmax explain 1000 0
-    """
-    from .explain import derive, render_json, render_text
 
+      softmax explain 3 1 0.2 --sweep
+
+      softmax explain 3 1 0.2 --sweep-temperatures 0.05,0.2,1,5 -o json
+    """
+    from .explain import DEFAULT_SWEEP, derive, parse_temperatures, render_json, render_text
+
+    if output_format is not None and output_format.value in ("csv", "tsv"):
+        raise InputUsageError("explain writes a table or json, not csv or tsv")
+    temperatures = None
+    if sweep_temperatures is not None:
+        temperatures = parse_temperatures(sweep_temperatures)
+    elif sweep:
+        temperatures = list(DEFAULT_SWEEP)
     with _scores(scores, input_path, None, None) as source:
         blocks = [block.values for block in source.blocks]
     import numpy as np
@@ -777,7 +815,13 @@ def explain(
     rows = np.concatenate(blocks) if blocks else np.empty((0, 0))
     if rows.shape[0] != 1:
         raise InputUsageError(f"explain takes one vector, not {rows.shape[0]} rows")
-    steps = derive(rows[0], temperature=temperature, label=label, classes=source.classes)
+    steps = derive(
+        rows[0],
+        temperature=temperature,
+        label=label,
+        classes=source.classes,
+        temperatures=temperatures,
+    )
     out = _output()
     if output_format is not None and output_format.value in ("json", "ndjson"):
         out.write(render_json(steps))
