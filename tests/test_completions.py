@@ -74,9 +74,7 @@ def bash_complete(env: dict[str, str], line: str) -> list[str]:
 
 
 def test_committed_completion_scripts_are_what_the_app_generates_now(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, str(SCRIPT), "--out", str(tmp_path)], check=True, timeout=120
-    )
+    subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path)], check=True, timeout=120)
     for name in FILES:
         fresh = (tmp_path / name).read_text(encoding="utf-8")
         committed = (COMPLETIONS / name).read_text(encoding="utf-8")
@@ -126,9 +124,7 @@ def test_tab_after_the_program_name_offers_every_command(softmax_on_path: dict[s
 def test_tab_after_format_offers_every_output_format(
     softmax_on_path: dict[str, str], command: str
 ) -> None:
-    assert sorted(bash_complete(softmax_on_path, f"softmax {command} --format ")) == sorted(
-        FORMATS
-    )
+    assert sorted(bash_complete(softmax_on_path, f"softmax {command} --format ")) == sorted(FORMATS)
 
 
 @needs_bash
