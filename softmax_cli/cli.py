@@ -230,7 +230,9 @@ def _show_version(value: bool) -> None:
 Scores = Annotated[
     list[str] | None,
     typer.Argument(
-        help="Scores of one vector; commas join values, ';' starts a row.", show_default=False
+        metavar="SCORES",
+        help="Scores of one vector; commas join values, ';' starts a row.",
+        show_default=False,
     ),
 ]
 Temperature = Annotated[
@@ -238,21 +240,30 @@ Temperature = Annotated[
     typer.Option(
         "-t",
         "--temperature",
+        metavar="T",
         callback=_check_temperature,
         help="Divide the max-shifted scores by T > 0.",
     ),
 ]
 InputFile = Annotated[
     str | None,
-    typer.Option("-i", "--input", metavar="FILE", help="Read scores from FILE ('-' is stdin)."),
+    typer.Option(
+        "-i",
+        "--input",
+        metavar="FILE",
+        help="Read scores from FILE ('-' is stdin).",
+        rich_help_panel="Input",
+    ),
 ]
 Format = Annotated[
     OutputFormat | None,
     typer.Option(
         "-o",
         "--format",
+        metavar="FORMAT",
         show_default=False,
-        help="Output format [default: table on a terminal, csv otherwise].",
+        help="table, csv, tsv, json or ndjson (default: table on a terminal, csv otherwise).",
+        rich_help_panel="Output",
     ),
 ]
 Precision = Annotated[
@@ -262,8 +273,9 @@ Precision = Annotated[
         min=0,
         max=17,
         metavar="N",
-        help="Digits: decimals in tables [default 4], significant digits elsewhere "
-        "[default: shortest exact].",
+        help="Digits: decimals in tables (default 4), significant digits elsewhere "
+        "(default: shortest exact form).",
+        rich_help_panel="Output",
     ),
 ]
 Delimiter = Annotated[
@@ -272,7 +284,8 @@ Delimiter = Annotated[
         "--delimiter",
         metavar="C",
         callback=_check_delimiter,
-        help="Field separator of the input [default: detected].",
+        help="Input field separator: a character, tab, comma or space (default: detected).",
+        rich_help_panel="Input",
     ),
 ]
 Header = Annotated[
@@ -280,19 +293,37 @@ Header = Annotated[
     typer.Option(
         "--header/--no-header",
         show_default=False,
-        help="Whether the first line names the classes [default: detected].",
+        help="Whether the first line names the classes (default: detected).",
+        rich_help_panel="Input",
     ),
 ]
 NoColor = Annotated[
-    bool, typer.Option("--no-color", help="No colour in tables (as NO_COLOR does).")
+    bool,
+    typer.Option(
+        "--no-color", help="No colour in tables (as NO_COLOR does).", rich_help_panel="Output"
+    ),
 ]
 
 
 app = typer.Typer(
     name=PROGRAM,
     cls=SoftmaxGroup,
-    help="Turn scores (logits) into probabilities, log-probabilities and cross-entropy.",
-    epilog="Exit status: 0 ok, 1 bad data, 2 usage error, 130 interrupted.",
+    help="""Turn scores (logits) into probabilities, log-probabilities and cross-entropy.
+
+    Examples:
+
+      softmax 2 1 0.1
+      softmax probs -1 -2.5 3
+      seq 5 | softmax probs
+      softmax cross-entropy 2 1 0.1 --labels 0
+
+    `softmax 2 1 0.1` is short for `softmax probs 2 1 0.1`; SCORES, --input FILE
+    or stdin give the scores. `softmax COMMAND --help` tells more.""",
+    epilog="""Exit status: 0 ok, 1 bad data, 2 usage error, 130 interrupted.
+
+    Environment: NO_COLOR turns colour off, COLUMNS sets the width of tables and
+    help. No config files are read, and nothing but stdout and stderr is written
+    (--install-completion aside).""",
     add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -308,10 +339,7 @@ def _main(
         ),
     ] = False,
 ) -> None:
-    """Turn scores (logits) into probabilities, log-probabilities and cross-entropy.
-
-    `softmax 2 1 0.1` is short for `softmax probs 2 1 0.1`.
-    """
+    """Turn scores (logits) into probabilities, log-probabilities and cross-entropy."""
 
 
 # --- plumbing shared by the commands -----------------------------------------
@@ -405,15 +433,16 @@ def probs(
     header: Header = None,
     no_color: NoColor = False,
 ) -> None:
-    """Row-wise softmax: probabilities that sum to 1.
+    """Row-wise softmax: probabilities that sum to 1 along each row.
 
     Examples:
 
-      softmax probs 2 1 0.1
-
-      softmax probs -1 -2.5 3 -t 0.5
-
+      softmax probs -1 -2.5 3
+      softmax probs 3,1,0.2 -t 0.5
+      seq 5 | softmax probs
       softmax probs -i logits.csv -o csv > probs.csv
+
+    Scores come from SCORES, --input FILE or stdin, one row per line.
     """
     _run_rows(
         "softmax",
@@ -444,8 +473,9 @@ def logprobs(
     Examples:
 
       softmax logprobs 1000 0
-
       cat logits.tsv | softmax logprobs
+
+    Scores come from SCORES, --input FILE or stdin, one row per line.
     """
     _run_rows(
         "log_softmax",
@@ -482,6 +512,7 @@ def cross_entropy(
             metavar="LABELS",
             help="One label per row: class indices from 0 or class names, "
             "comma-separated (e.g. 0,2,1).",
+            rich_help_panel="Labels",
         ),
     ] = None,
     label_column: Annotated[
@@ -490,6 +521,7 @@ def cross_entropy(
             "--label-column",
             metavar="COL",
             help="Take the labels from this column (name or 0-based index).",
+            rich_help_panel="Labels",
         ),
     ] = None,
     targets: Annotated[
@@ -498,14 +530,23 @@ def cross_entropy(
             "--targets",
             metavar="FILE",
             help="Soft targets: one row of probabilities per score row.",
+            rich_help_panel="Labels",
         ),
     ] = None,
     reduction: Annotated[
-        Reduction, typer.Option("--reduction", help="How to combine the per-row losses.")
+        Reduction,
+        typer.Option(
+            "--reduction", help="How to combine the per-row losses.", rich_help_panel="Loss"
+        ),
     ] = Reduction.mean,
     weights: Annotated[
         str | None,
-        typer.Option("--weights", metavar="W0,W1,...", help="Class weights, as PyTorch's weight."),
+        typer.Option(
+            "--weights",
+            metavar="W0,W1,...",
+            help="Class weights, as PyTorch's weight.",
+            rich_help_panel="Loss",
+        ),
     ] = None,
     label_smoothing: Annotated[
         float,
@@ -514,6 +555,7 @@ def cross_entropy(
             metavar="E",
             callback=_check_smoothing,
             help="Label smoothing 0 <= E < 1, as PyTorch's.",
+            rich_help_panel="Loss",
         ),
     ] = 0.0,
     ignore_label: Annotated[
@@ -522,6 +564,7 @@ def cross_entropy(
             "--ignore-label",
             metavar="VALUE",
             help="Rows with this label add nothing (PyTorch's ignore_index, e.g. -100).",
+            rich_help_panel="Labels",
         ),
     ] = None,
     temperature: Temperature = 1.0,
@@ -537,10 +580,11 @@ def cross_entropy(
     Examples:
 
       softmax cross-entropy 2 1 0.1 --labels 0
-
       softmax xent "2,1,0.1;0.5,2,1" --labels 0,1 --reduction none
-
       softmax xent -i eval.csv --label-column y
+      softmax xent -i logits.csv --targets soft.csv --reduction none
+
+    `xent` is short for `cross-entropy`.
     """
     from .pipeline import ColumnLabels, ListedLabels, LossOptions, run_cross_entropy
     from .writers import make_loss_writer
@@ -596,13 +640,25 @@ def explain(
     scores: Scores = None,
     label: Annotated[
         int | None,
-        typer.Option("-l", "--label", help="The true class: adds cross-entropy and its gradient."),
+        typer.Option(
+            "-l",
+            "--label",
+            metavar="CLASS",
+            help="The true class: adds cross-entropy and its gradient.",
+        ),
     ] = None,
     temperature: Temperature = 1.0,
     input_path: InputFile = None,
     output_format: Annotated[
         OutputFormat | None,
-        typer.Option("-o", "--format", help="table (default) or json."),
+        typer.Option(
+            "-o",
+            "--format",
+            metavar="FORMAT",
+            show_default=False,
+            help="table (default) or json.",
+            rich_help_panel="Output",
+        ),
     ] = None,
     precision: Precision = None,
     no_color: NoColor = False,
@@ -612,8 +668,10 @@ def explain(
     Examples:
 
       softmax explain 2 1 0.1 --label 0
-
       softmax explain 1000 0
+      softmax explain 2 1 0.1 -o json
+
+    Where the naive formula overflows (as for 1000 0), it shows both results.
     """
     from .explain import derive, render_json, render_text
 
