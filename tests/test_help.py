@@ -231,3 +231,12 @@ def test_the_version_is_defined_once_in_pyproject() -> None:
     package = ROOT / "softmax_cli"
     for source in package.glob("*.py"):
         assert declared[0] not in source.read_text(encoding="utf-8"), source.name
+
+
+def test_readme_documents_exit_statuses_and_environment() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Exit status and environment", 1)[1].split("\n## ", 1)[0]
+    for status in ("| 0 |", "| 1 |", "| 2 |", "| 130 |"):
+        assert status in section
+    for name in ("NO_COLOR", "COLUMNS", "config files", "network"):
+        assert name in section
