@@ -238,7 +238,9 @@ def _show_version(value: bool) -> None:
 Scores = Annotated[
     list[str] | None,
     typer.Argument(
-        help="Scores of one vector; commas join values, ';' starts a row.", show_default=False
+        metavar="SCORES",
+        help="Scores of one vector; commas join values, ';' starts a row.",
+        show_default=False,
     ),
 ]
 Temperature = Annotated[
@@ -246,21 +248,30 @@ Temperature = Annotated[
     typer.Option(
         "-t",
         "--temperature",
+        metavar="T",
         callback=_check_temperature,
         help="Divide the max-shifted scores by T > 0.",
     ),
 ]
 InputFile = Annotated[
     str | None,
-    typer.Option("-i", "--input", metavar="FILE", help="Read scores from FILE ('-' is stdin)."),
+    typer.Option(
+        "-i",
+        "--input",
+        metavar="FILE",
+        help="Read scores from FILE ('-' is stdin).",
+        rich_help_panel="Input",
+    ),
 ]
 Format = Annotated[
     OutputFormat | None,
     typer.Option(
         "-o",
         "--format",
+        metavar="FORMAT",
         show_default=False,
-        help="Output format [default: table on a terminal, csv otherwise].",
+        help="table, csv, tsv, json or ndjson (default: table on a terminal, csv otherwise).",
+        rich_help_panel="Output",
     ),
 ]
 Precision = Annotated[
@@ -270,8 +281,9 @@ Precision = Annotated[
         min=0,
         max=17,
         metavar="N",
-        help="Digits: decimals in tables [default 4], significant digits elsewhere "
-        "[default: shortest exact].",
+        help="Digits: decimals in tables (default 4), significant digits elsewhere "
+        "(default: shortest exact form).",
+        rich_help_panel="Output",
     ),
 ]
 Delimiter = Annotated[
@@ -280,7 +292,8 @@ Delimiter = Annotated[
         "--delimiter",
         metavar="C",
         callback=_check_delimiter,
-        help="Field separator of the input [default: detected].",
+        help="Input field separator: a character, tab, comma or space (default: detected).",
+        rich_help_panel="Input",
     ),
 ]
 Header = Annotated[
@@ -288,19 +301,37 @@ Header = Annotated[
     typer.Option(
         "--header/--no-header",
         show_default=False,
-        help="Whether the first line names the classes [default: detected].",
+        help="Whether the first line names the classes (default: detected).",
+        rich_help_panel="Input",
     ),
 ]
 NoColor = Annotated[
-    bool, typer.Option("--no-color", help="No colour in tables (as NO_COLOR does).")
+    bool,
+    typer.Option(
+        "--no-color", help="No colour in tables (as NO_COLOR does).", rich_help_panel="Output"
+    ),
 ]
 
 
 app = typer.Typer(
     name=PROGRAM,
     cls=SoftmaxGroup,
-    help="Turn scores (logits) into probabilities, log-probabilities and cross-entropy.",
-    epilog="Exit status: 0 ok, 1 bad data, 2 usage error, 130 interrupted.",
+    help="""Turn scores (logits) into probabilities, log-probabilities and cross-entropy.
+
+    Examples:
+
+      softmax 2 1 0.1
+      softmax probs -1 -2.5 3
+      seq 5 | softmax probs
+      softmax cross-entropy 2 1 0.1 --labels 0
+
+    `softmax 2 1 0.1` is short for `softmax probs 2 1 0.1`; SCORES, --input FILE
+    or stdin give the scores. `softmax COMMAND --help` tells more.""",
+    epilog="""Exit status: 0 ok, 1 bad data, 2 usage error, 130 interrupted.
+
+    Environment: NO_COLOR turns colour off, COLUMNS sets the width of tables and
+    help. No config files are read, and nothing but stdout and stderr is written
+    (--install-completion aside).""",
     add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -316,10 +347,7 @@ def _main(
         ),
     ] = False,
 ) -> None:
-    """Turn scores (logits) into probabilities, log-probabilities and cross-entropy.
-
-    `softmax 2 1 0.1` is short for `softmax probs 2 1 0.1`.
-    """
+    """Turn scores (logits) into probabilities, log-probabilities and cross-entropy."""
 
 
 # --- plumbing shared by the commands -----------------------------------------
@@ -413,15 +441,16 @@ def probs(
     header: Header = None,
     no_color: NoColor = False,
 ) -> None:
-    """Row-wise softmax: probabilities that sum to 1.
+    """Row-wise softmax: probabilities that sum to 1 along each row.
 
     Examples:
 
-      softmax probs 2 1 0.1
-
-      softmax probs -1 -2.5 3 -t 0.5
-
+      softmax probs -1 -2.5 3
+      softmax probs 3,1,0.2 -t 0.5
+      seq 5 | softmax probs
       softmax probs -i logits.csv -o csv > probs.csv
+
+    Scores come from SCORES, --input FILE or stdin, one row per line.
     """
     _run_rows(
         "softmax",
@@ -452,8 +481,9 @@ def logprobs(
     Examples:
 
       softmax logprobs 1000 0
-
       cat logits.tsv | softmax logprobs
+
+    Scores come from SCORES, --input FILE or stdin, one row per line.
     """
     _run_rows(
         "log_softmax",
@@ -490,6 +520,7 @@ def cross_entropy(
             metavar="LABELS",
             help="One label per row: class indices from 0 or class names, "
             "comma-separated (e.g. 0,2,1).",
+            rich_help_panel="Labels",
         ),
     ] = None,
     label_column: Annotated[
@@ -498,6 +529,7 @@ def cross_entropy(
             "--label-column",
             metavar="COL",
             help="Take the labels from this column (name or 0-based index).",
+            rich_help_panel="Labels",
         ),
     ] = None,
     targets: Annotated[
@@ -506,14 +538,23 @@ def cross_entropy(
             "--targets",
             metavar="FILE",
             help="Soft targets: one row of probabilities per score row.",
+            rich_help_panel="Labels",
         ),
     ] = None,
     reduction: Annotated[
-        Reduction, typer.Option("--reduction", help="How to combine the per-row losses.")
+        Reduction,
+        typer.Option(
+            "--reduction", help="How to combine the per-row losses.", rich_help_panel="Loss"
+        ),
     ] = Reduction.mean,
     weights: Annotated[
         str | None,
-        typer.Option("--weights", metavar="W0,W1,...", help="Class weights, as PyTorch's weight."),
+        typer.Option(
+            "--weights",
+            metavar="W0,W1,...",
+            help="Class weights, as PyTorch's weight.",
+            rich_help_panel="Loss",
+        ),
     ] = None,
     label_smoothing: Annotated[
         float,
@@ -522,6 +563,7 @@ def cross_entropy(
             metavar="E",
             callback=_check_smoothing,
             help="Label smoothing 0 <= E < 1, as PyTorch's.",
+            rich_help_panel="Loss",
         ),
     ] = 0.0,
     ignore_label: Annotated[
@@ -530,6 +572,7 @@ def cross_entropy(
             "--ignore-label",
             metavar="VALUE",
             help="Rows with this label add nothing (PyTorch's ignore_index, e.g. -100).",
+            rich_help_panel="Labels",
         ),
     ] = None,
     temperature: Temperature = 1.0,
@@ -545,10 +588,11 @@ def cross_entropy(
     Examples:
 
       softmax cross-entropy 2 1 0.1 --labels 0
-
       softmax xent "2,1,0.1;0.5,2,1" --labels 0,1 --reduction none
-
       softmax xent -i eval.csv --label-column y
+      softmax xent -i logits.csv --targets soft.csv --reduction none
+
+    `xent` is short for `cross-entropy`.
     """
     from .pipeline import ColumnLabels, ListedLabels, LossOptions, run_cross_entropy
     from .writers import make_loss_writer
@@ -663,16 +707,16 @@ def evaluate(
     header: Header = None,
     no_color: NoColor = False,
 ) -> None:
-    """How good and how calibrated the scores are: NLL, perplexity, accuracy, top-k,
-    Brier score, ECE/MCE (equal-width bins, Guo et al. 2017) and mean entropy.
-
-    One streaming pass; the table shows a reliability diagram, json/csv the numbers.
+    """How good and how calibrated the scores are: NLL, accuracy, Brier, ECE and more.
 
     Examples:
 
       softmax evaluate -i preds.csv --label-column y
+      softmax evaluate -i preds.csv --label-column y -o json
+      softmax evaluate "2,1,0.1;0.5,2,1" --labels 0,2 --top-k 1,2 -o csv
 
-      softmax evaluate "2,1,0.1;0.5,2,1" --labels 0,2 -o json
+    One streaming pass. ECE and MCE use --bins equal-width confidence bins, as in
+    Guo et al. (2017); the table adds a reliability diagram, json/csv the numbers.
     """
     from .evaluation import run_evaluate
     from .reports import write_evaluation
@@ -704,17 +748,16 @@ def calibrate(
     header: Header = None,
     no_color: NoColor = False,
 ) -> None:
-    """Fit the temperature T that minimises the NLL of the labels (temperature scaling),
-    and report T with NLL, ECE and accuracy before and after it.
-
-    Holds the scores in memory as float64: 8 bytes x rows x classes (80 MB for a
-    million rows of 10 classes), briefly twice that while the blocks are joined.
+    """Fit the temperature T that minimises the NLL of the labels (temperature scaling).
 
     Examples:
 
       softmax calibrate -i val.csv --label-column y
+      softmax calibrate -i val.csv --label-column y --apply -o csv
 
-      softmax calibrate -i val.csv --label-column y --apply -o csv > calibrated.csv
+    Temperature scaling keeps every arg-max, so accuracy does not change. It holds
+    the scores in memory as float64: 8 bytes x rows x classes (80 MB for a million
+    rows of 10 classes), briefly twice that while the blocks are joined.
     """
     from .evaluation import collect, run_calibrate
     from .metrics import FIT_CHUNK_ROWS
@@ -780,8 +823,10 @@ def explain(
         typer.Option(
             "-o",
             "--format",
+            metavar="FORMAT",
             show_default=False,
             help="table (text for people, also when piped) or json (default: table).",
+            rich_help_panel="Output",
         ),
     ] = None,
     precision: Precision = None,
@@ -792,12 +837,11 @@ def explain(
     Examples:
 
       softmax explain 2 1 0.1 --label 0
-
       softmax explain 1000 0
-
       softmax explain 3 1 0.2 --sweep
-
       softmax explain 3 1 0.2 --sweep-temperatures 0.05,0.2,1,5 -o json
+
+    Where the naive formula overflows (as for 1000 0), it shows both results.
     """
     from .explain import DEFAULT_SWEEP, derive, parse_temperatures, render_json, render_text
 
