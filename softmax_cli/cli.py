@@ -83,7 +83,10 @@ class SoftmaxGroup(TyperGroup):
     """Routes ``softmax 2 1 0.1`` to ``probs`` and reports every error in one place."""
 
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
-        if not ctx.resilient_parsing and self._needs_default(args):
+        # While completing, route only what is clearly the shorthand (`softmax 2 -o <TAB>`),
+        # so that `softmax <TAB>` still offers the commands.
+        completing = ctx.resilient_parsing
+        if self._needs_default(args) and not (completing and not args):
             args = [DEFAULT_COMMAND, *args]
         return super().parse_args(ctx, args)
 

@@ -138,6 +138,14 @@ def test_tab_after_short_format_option_among_negative_scores_offers_formats(
 
 
 @needs_bash
+@pytest.mark.parametrize("line", ["softmax --format ", "softmax 2 1 -o ", "softmax -1 -inf -o "])
+def test_the_shorthand_completes_the_options_of_probs(
+    softmax_on_path: dict[str, str], line: str
+) -> None:
+    assert sorted(bash_complete(softmax_on_path, line)) == sorted(FORMATS)
+
+
+@needs_bash
 def test_tab_after_reduction_offers_mean_sum_none(softmax_on_path: dict[str, str]) -> None:
     offered = bash_complete(softmax_on_path, "softmax cross-entropy --reduction ")
     assert sorted(offered) == sorted(REDUCTIONS)
