@@ -62,7 +62,10 @@ def _abort(writer: object) -> None:
 class LabelSource:
     """Gives the labels of a block of rows, as floats (checked later in one place)."""
 
-    def labels_for(self, block: Block, classes: Sequence[str] | None) -> FloatArray:
+    def labels_for(
+        self, block: Block, classes: Sequence[str] | None, partial: bool = False
+    ) -> FloatArray:
+        """``partial``: rows without a label get NaN and ``missing`` says where, not an error."""
         raise NotImplementedError
 
     def finish(self, rows: int) -> None:
@@ -77,22 +80,23 @@ class ListedLabels(LabelSource):
         self.used = 0
         self.missing: tuple[int, DataError] | None = None
 
-    def labels_for(self, block: Block, classes: Sequence[str] | None) -> FloatArray:
-        """Labels for the block; rows past the last label get NaN and ``missing`` says where."""
+    def labels_for(
+        self, block: Block, classes: Sequence[str] | None, partial: bool = False
+    ) -> FloatArray:
         rows = block.values.shape[0]
         wanted = self.tokens[self.used : self.used + rows]
         values = [self._value(token, classes) for token in wanted]
         self.used += len(wanted)
         if len(wanted) < rows:
             line = block.line_of(len(wanted))
-            self.missing = (
-                len(wanted),
-                DataError(
-                    f"line {line}: no label for this row (--labels gives {len(self.tokens)})",
-                    line=line,
-                    placed=True,
-                ),
+            error = DataError(
+                f"line {line}: no label for this row (--labels gives {len(self.tokens)})",
+                line=line,
+                placed=True,
             )
+            if not partial:
+                raise error
+            self.missing = len(wanted), error
             values += [np.nan] * (rows - len(wanted))
         return np.array(values, dtype=np.float64)
 
@@ -116,7 +120,9 @@ class ListedLabels(LabelSource):
 class ColumnLabels(LabelSource):
     """``--label-column``: the reader already took the column out of the scores."""
 
-    def labels_for(self, block: Block, classes: Sequence[str] | None) -> FloatArray:
+    def labels_for(
+        self, block: Block, classes: Sequence[str] | None, partial: bool = False
+    ) -> FloatArray:
         assert block.labels is not None
         return block.labels
 
@@ -295,7 +301,7 @@ def _cross_entropy_pass(
             shown_labels = None
         else:
             assert labels is not None
-            raw = labels.labels_for(block, source.classes)
+            raw = labels.labels_for(block, source.classes, partial=True)
             label_ints, ignored, bad, label_error = _check_labels(
                 raw, classes, options.ignore_label, block
             )
