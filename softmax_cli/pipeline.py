@@ -235,7 +235,9 @@ def run_cross_entropy(
 ) -> LossSummary:
     """Stream losses for every row and keep running totals for the reductions."""
     try:
-        return _cross_entropy_pass(source, options, writer, labels, targets)
+        # Losses too large for float64 are inf (null in JSON), not a warning on stderr.
+        with np.errstate(over="ignore"):
+            return _cross_entropy_pass(source, options, writer, labels, targets)
     except SoftmaxError:
         # From the reader, the labels or the core: close what was written so it stays valid.
         _abort(writer)

@@ -474,7 +474,7 @@ def test_cross_entropy_with_soft_targets(targets_dir, data, targets, reduction, 
     path.write_bytes(targets)
     args = ["xent", *options, "--reduction", reduction, "--targets", str(path)]
     result = run(args, data.data)
-    check_losses(result, args, data.data + targets)
+    check_losses(result, args, data.data + b"\n" + targets)
 
 
 @given(
