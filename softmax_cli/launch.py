@@ -1,0 +1,150 @@
+"""The console entry point: plain one-liners are answered before Typer loads.
+
+Typer, with the Pydantic it uses to coerce options, takes longer to import
+than NumPy.  ``softmax 2 1 0.1`` and its plain variants (``probs`` or
+``logprobs``, scores as arguments, ``-o/--format``, ``-t/--temperature``,
+``--precision``, ``--no-color``) run here through the same readers, core and
+writers as ``cli.py``.  Anything else, and any input that would end in an
+error, goes to ``cli.main``, which owns every message and exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+COMMANDS = {"probs": "softmax", "logprobs": "log_softmax"}
+FORMATS = ("table", "csv", "tsv", "json", "ndjson")
+# Values taken here only when their meaning is beyond doubt; others go to cli.py.
+_PLAIN_TEMPERATURE = re.compile(r"[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_PLAIN_PRECISION = re.compile(r"0|[1-9][0-9]?")
+
+
+@dataclass
+class Request:
+    """A plain one-liner: which operation, its scores and its few options."""
+
+    operation: str
+    scores: list[str]
+    output_format: str | None = None
+    temperature: float = 1.0
+    precision: int | None = None
+    no_color: bool = False
+
+
+def looks_like_scores(token: str) -> bool:
+    """True for tokens such as ``-1``, ``-inf`` or ``-2,-1``: as ``cli.looks_like_scores``."""
+    pieces = [piece.strip() for part in token.split(";") for piece in part.split(",")]
+    if not any(pieces):
+        return False
+    for piece in pieces:
+        if not piece:
+            continue
+        try:
+            float(piece)
+        except ValueError:
+            return False
+    return True
+
+
+def plain_request(args: Sequence[str]) -> Request | None:
+    """The request when ``args`` is a plain one-liner this module answers, else None."""
+    if not args:
+        return None
+    operation = COMMANDS.get(args[0])
+    tokens = iter(args[1:] if operation else args)
+    request = Request(operation or COMMANDS["probs"], [])
+    seen: set[str] = set()
+    for token in tokens:
+        if token != "-" and (not token.startswith("-") or looks_like_scores(token)):
+            request.scores.append(token)
+            continue
+        name = {"-o": "--format", "-t": "--temperature"}.get(token, token)
+        if name in seen:
+            return None
+        seen.add(name)
+        if name == "--no-color":
+            request.no_color = True
+            continue
+        value = next(tokens, None)
+        if value is None:
+            return None
+        if name == "--format" and value in FORMATS:
+            request.output_format = value
+        elif name == "--temperature" and _PLAIN_TEMPERATURE.fullmatch(value):
+            request.temperature = float(value)
+            if not 0 < request.temperature < float("inf"):
+                return None
+        elif name == "--precision" and _PLAIN_PRECISION.fullmatch(value) and int(value) <= 17:
+            request.precision = int(value)
+        else:
+            return None
+    return request if request.scores else None
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def answer(request: Request) -> bool:
+    """Write the answer to stdout; False (nothing written) when the scores need cli.py."""
+    from . import numerics
+    from .pipeline import run_rows
+    from .readers import scores_from_arguments
+    from .writers import RowSettings, make_row_writer
+
+    try:
+        source = scores_from_arguments(request.scores)
+        block = next(source.blocks)
+        numerics.check_rows(block.values)
+    except Exception:  # noqa: BLE001 - cli.py reports it, exactly as it would have
+        return False
+    source.blocks = iter([block])
+    output_format = request.output_format or ("table" if _stdout_is_terminal() else "csv")
+    operation = numerics.softmax if request.operation == "softmax" else numerics.log_softmax
+    settings = RowSettings(request.operation, request.temperature, request.precision)
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    writer = make_row_writer(output_format, out, settings, no_color=request.no_color)
+    run_rows(source, operation, request.temperature, writer)
+    out.flush()
+    return True
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the exit-time flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main() -> None:
+    """Console-script entry point: a plain one-liner here, everything else in ``cli.main``."""
+    completing = any(name.startswith("_SOFTMAX_COMPLETE") for name in os.environ)
+    request = None if completing else plain_request(sys.argv[1:])
+    if request is not None:
+        try:
+            if answer(request):
+                return
+        except BrokenPipeError:
+            _silence_stdout()
+            return
+        except KeyboardInterrupt:
+            sys.exit(130)
+        except OSError as error:
+            sys.stderr.write(f"softmax: {error.strerror or error}\n")
+            sys.exit(1)
+        except Exception as error:  # noqa: BLE001 - the backstop, as in cli.py
+            sys.stderr.write(f"softmax: internal error: {type(error).__name__}: {error}\n")
+            sys.exit(1)
+    from .cli import main as full_main
+
+    full_main()
