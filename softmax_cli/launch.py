@@ -1,11 +1,12 @@
 """The console entry point: plain one-liners are answered before Typer loads.
 
 Typer, with the Pydantic it uses to coerce options, takes longer to import
-than NumPy.  ``softmax 2 1 0.1`` and its plain variants (``probs`` or
-``logprobs``, scores as arguments, ``-o/--format``, ``-t/--temperature``,
-``--precision``, ``--no-color``) run here through the same readers, core and
-writers as ``cli.py``.  Anything else, and any input that would end in an
-error, goes to ``cli.main``, which owns every message and exit code.
+than NumPy.  ``softmax 2 1 0.1``, ``softmax < scores.csv`` and their plain
+variants (``probs`` or ``logprobs``; scores as arguments, on stdin or from
+``-i FILE``; ``-o/--format``, ``-t/--temperature``, ``--precision``,
+``--no-color``) run here through the same readers, core and writers as
+``cli.py``, and report errors as ``SoftmaxGroup.main`` does.  Anything else
+goes to ``cli.main``, as do arguments that would end in an error.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .readers import ScoreSource
 
 COMMANDS = {"probs": "softmax", "logprobs": "log_softmax"}
 FORMATS = ("table", "csv", "tsv", "json", "ndjson")
@@ -29,6 +34,7 @@ class Request:
 
     operation: str
     scores: list[str]
+    input_path: str | None = None
     output_format: str | None = None
     temperature: float = 1.0
     precision: int | None = None
@@ -52,9 +58,7 @@ def looks_like_scores(token: str) -> bool:
 
 def plain_request(args: Sequence[str]) -> Request | None:
     """The request when ``args`` is a plain one-liner this module answers, else None."""
-    if not args:
-        return None
-    operation = COMMANDS.get(args[0])
+    operation = COMMANDS.get(args[0]) if args else None
     tokens = iter(args[1:] if operation else args)
     request = Request(operation or COMMANDS["probs"], [])
     seen: set[str] = set()
@@ -62,7 +66,7 @@ def plain_request(args: Sequence[str]) -> Request | None:
         if token != "-" and (not token.startswith("-") or looks_like_scores(token)):
             request.scores.append(token)
             continue
-        name = {"-o": "--format", "-t": "--temperature"}.get(token, token)
+        name = {"-o": "--format", "-t": "--temperature", "-i": "--input"}.get(token, token)
         if name in seen:
             return None
         seen.add(name)
@@ -72,7 +76,9 @@ def plain_request(args: Sequence[str]) -> Request | None:
         value = next(tokens, None)
         if value is None:
             return None
-        if name == "--format" and value in FORMATS:
+        if name == "--input" and (value == "-" or not value.startswith("-")):
+            request.input_path = value
+        elif name == "--format" and value in FORMATS:
             request.output_format = value
         elif name == "--temperature" and _PLAIN_TEMPERATURE.fullmatch(value):
             request.temperature = float(value)
@@ -82,39 +88,75 @@ def plain_request(args: Sequence[str]) -> Request | None:
             request.precision = int(value)
         else:
             return None
-    return request if request.scores else None
+    if request.scores and request.input_path is not None:
+        return None
+    return request
 
 
-def _stdout_is_terminal() -> bool:
+def _is_terminal(stream: object) -> bool:
     try:
-        return sys.stdout.isatty()
+        return stream.isatty()  # type: ignore[attr-defined]
     except (AttributeError, ValueError):
         return False
 
 
 def answer(request: Request) -> bool:
-    """Write the answer to stdout; False (nothing written) when the scores need cli.py."""
+    """Write the answer to stdout; False (nothing read or written) when cli.py must answer.
+
+    Errors in data read from a file or stdin are raised as ``SoftmaxError``
+    (the rows before them already written), as in ``cli.py``.
+    """
+    from . import numerics
+    from .readers import open_scores, scores_from_arguments
+
+    if request.scores:
+        try:
+            source = scores_from_arguments(request.scores)
+            block = next(source.blocks)
+            numerics.check_rows(block.values)
+        except Exception:  # noqa: BLE001 - cli.py reports it, exactly as it would have
+            return False
+        source.blocks = iter([block])
+        _write(request, source)
+        return True
+    if request.input_path is None and _is_terminal(sys.stdin):
+        return False  # cli.py prints the usage hint
+    if request.input_path in (None, "-"):
+        _write(request, open_scores(sys.stdin.buffer))
+        return True
+    try:
+        handle = open(request.input_path, "rb")  # noqa: SIM115 - closed below
+    except OSError:
+        return False  # cli.py names the file and the reason
+    with handle:
+        _write(request, open_scores(handle))
+    return True
+
+
+def _write(request: Request, source: ScoreSource) -> None:
     from . import numerics
     from .pipeline import run_rows
-    from .readers import scores_from_arguments
     from .writers import RowSettings, make_row_writer
 
-    try:
-        source = scores_from_arguments(request.scores)
-        block = next(source.blocks)
-        numerics.check_rows(block.values)
-    except Exception:  # noqa: BLE001 - cli.py reports it, exactly as it would have
-        return False
-    source.blocks = iter([block])
-    output_format = request.output_format or ("table" if _stdout_is_terminal() else "csv")
+    terminal = _is_terminal(sys.stdout)
+    output_format = request.output_format or ("table" if terminal else "csv")
     operation = numerics.softmax if request.operation == "softmax" else numerics.log_softmax
-    settings = RowSettings(request.operation, request.temperature, request.precision)
+    settings = RowSettings(
+        request.operation, request.temperature, request.precision, source.single_vector
+    )
     sys.stdout.flush()
     out = sys.stdout.buffer
     writer = make_row_writer(output_format, out, settings, no_color=request.no_color)
     run_rows(source, operation, request.temperature, writer)
     out.flush()
-    return True
+
+
+def _say(message: str) -> None:
+    try:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def _silence_stdout() -> None:
@@ -131,19 +173,25 @@ def main() -> None:
     completing = any(name.startswith("_SOFTMAX_COMPLETE") for name in os.environ)
     request = None if completing else plain_request(sys.argv[1:])
     if request is not None:
+        from .errors import SoftmaxError
+
         try:
             if answer(request):
                 return
+        except SoftmaxError as error:
+            _say(f"softmax: {error}")
+            sys.exit(error.exit_code)
         except BrokenPipeError:
             _silence_stdout()
             return
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, EOFError):
+            _say("")  # as Click does before its Abort
             sys.exit(130)
         except OSError as error:
-            sys.stderr.write(f"softmax: {error.strerror or error}\n")
+            _say(f"softmax: {error.strerror or error}")
             sys.exit(1)
         except Exception as error:  # noqa: BLE001 - the backstop, as in cli.py
-            sys.stderr.write(f"softmax: internal error: {type(error).__name__}: {error}\n")
+            _say(f"softmax: internal error: {type(error).__name__}: {error}")
             sys.exit(1)
     from .cli import main as full_main
 

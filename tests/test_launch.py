@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -56,23 +58,24 @@ def test_anything_else_goes_to_the_full_command_line():
     assert b"typer" in result.stderr.split()
 
 
-def run_launch(args: list[str], capfdbinary) -> tuple[int, bytes, bytes]:
-    old_argv = sys.argv
+def run_launch(args: list[str], stdin: bytes, capfdbinary) -> tuple[int, bytes, bytes]:
+    old_argv, old_stdin = sys.argv, sys.stdin
     sys.argv = ["softmax", *args]
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
     code = 0
     try:
         launch.main()
     except SystemExit as stop:
         code = stop.code or 0
     finally:
-        sys.argv = old_argv
+        sys.argv, sys.stdin = old_argv, old_stdin
     captured = capfdbinary.readouterr()
     return code, captured.out, captured.err
 
 
-def assert_same_as_full_cli(args: list[str], capfdbinary) -> None:
-    code, out, err = run_launch(args, capfdbinary)
-    full = runner.invoke(app, args)
+def assert_same_as_full_cli(args: list[str], capfdbinary, stdin: bytes = b"") -> None:
+    code, out, err = run_launch(args, stdin, capfdbinary)
+    full = runner.invoke(app, args, input=stdin)
     assert (code, out, err.decode()) == (full.exit_code, full.stdout_bytes, full.stderr)
 
 
@@ -103,6 +106,44 @@ def assert_same_as_full_cli(args: list[str], capfdbinary) -> None:
 )
 def test_one_liners_match_the_full_command_line(args, capfdbinary):
     assert_same_as_full_cli(args, capfdbinary)
+
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin"),
+    [
+        ([], b"2,1,0.1\n-1,0,1\n"),
+        (["logprobs", "-o", "json"], b"cat,dog,bird\n2,1,0.1\n"),
+        (["-o", "ndjson", "-t", "0.5"], b"1,2\n3,4\n5,x\n7,8\n"),
+        (["-o", "json"], b"1,2\n3,4\n5,6,7\n"),
+        (["probs", "-o", "csv"], b"1\n2\n3\n"),
+        (["probs", "-o", "tsv", "--precision", "3"], b"[[1,2],[3,4]]"),
+        (["-o", "csv"], b""),
+        (["-o", "csv"], b"1,nan\n"),
+        (["-i", str(DATA / "tabs.tsv"), "-o", "csv"], b""),
+        (["-i", str(DATA / "header_bom_crlf.csv"), "-o", "json"], b""),
+        (["-i", "-", "-o", "csv"], b"4 5 6\n"),
+        (["-i", str(DATA / "no-such-file.csv")], b""),
+        (["1", "2", "-i", str(DATA / "tabs.tsv")], b""),
+        (["--delimiter", ";"], b"1;2\n"),
+    ],
+)
+def test_piped_input_matches_the_full_command_line(args, stdin, capfdbinary):
+    assert_same_as_full_cli(args, capfdbinary, stdin)
+
+
+def test_piped_input_loads_neither_typer_nor_rich():
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED, "-o", "csv"],
+        input=b"2,1,0.1\n",
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stderr == b"\n"
+    assert result.stdout.count(b",") == 2
 
 
 score_token = st.one_of(
