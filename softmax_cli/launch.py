@@ -2,11 +2,12 @@
 
 Typer, with the Pydantic it uses to coerce options, takes longer to import
 than NumPy.  ``softmax 2 1 0.1``, ``softmax < scores.csv`` and their plain
-variants (``probs`` or ``logprobs``; scores as arguments, on stdin or from
-``-i FILE``; ``-o/--format``, ``-t/--temperature``, ``--precision``,
-``--no-color``) run here through the same readers, core and writers as
-``cli.py``, and report errors as ``SoftmaxGroup.main`` does.  Anything else
-goes to ``cli.main``, as do arguments that would end in an error.
+variants run here through the same readers, core and writers as ``cli.py``,
+and report errors as ``SoftmaxGroup.main`` does: ``probs`` or ``logprobs``
+with scores as arguments, on stdin or from ``-i FILE``; ``cross-entropy
+--label-column COL`` with ``--reduction``; and ``-o/--format``,
+``-t/--temperature``, ``--precision``, ``--no-color``.  Anything else goes to
+``cli.main``, as do arguments that would end in an error.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .readers import ScoreSource
 
-COMMANDS = {"probs": "softmax", "logprobs": "log_softmax"}
+COMMANDS = {
+    "probs": "softmax",
+    "logprobs": "log_softmax",
+    "cross-entropy": "cross_entropy",
+    "xent": "cross_entropy",
+}
+REDUCTIONS = ("mean", "sum", "none")
 FORMATS = ("table", "csv", "tsv", "json", "ndjson")
 # Values taken here only when their meaning is beyond doubt; others go to cli.py.
 _PLAIN_TEMPERATURE = re.compile(r"[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
@@ -35,6 +42,8 @@ class Request:
     operation: str
     scores: list[str]
     input_path: str | None = None
+    label_column: str | None = None
+    reduction: str = "mean"
     output_format: str | None = None
     temperature: float = 1.0
     precision: int | None = None
@@ -59,6 +68,8 @@ def looks_like_scores(token: str) -> bool:
 def plain_request(args: Sequence[str]) -> Request | None:
     """The request when ``args`` is a plain one-liner this module answers, else None."""
     operation = COMMANDS.get(args[0]) if args else None
+    if args and args[0] == "explain":
+        return None
     tokens = iter(args[1:] if operation else args)
     request = Request(operation or COMMANDS["probs"], [])
     seen: set[str] = set()
@@ -78,6 +89,10 @@ def plain_request(args: Sequence[str]) -> Request | None:
             return None
         if name == "--input" and (value == "-" or not value.startswith("-")):
             request.input_path = value
+        elif name == "--label-column" and value and not value.startswith("-"):
+            request.label_column = value
+        elif name == "--reduction" and value in REDUCTIONS:
+            request.reduction = value
         elif name == "--format" and value in FORMATS:
             request.output_format = value
         elif name == "--temperature" and _PLAIN_TEMPERATURE.fullmatch(value):
@@ -89,6 +104,11 @@ def plain_request(args: Sequence[str]) -> Request | None:
         else:
             return None
     if request.scores and request.input_path is not None:
+        return None
+    losses = request.operation == "cross_entropy"
+    if losses != (request.label_column is not None) or (losses and request.scores):
+        return None  # cross-entropy here only with --label-column, rows only without
+    if "--reduction" in seen and not losses:
         return None
     return request
 
@@ -121,16 +141,37 @@ def answer(request: Request) -> bool:
         return True
     if request.input_path is None and _is_terminal(sys.stdin):
         return False  # cli.py prints the usage hint
+    write = _write_losses if request.operation == "cross_entropy" else _write
     if request.input_path in (None, "-"):
-        _write(request, open_scores(sys.stdin.buffer))
+        write(request, open_scores(sys.stdin.buffer, label_column=request.label_column))
         return True
     try:
         handle = open(request.input_path, "rb")  # noqa: SIM115 - closed below
     except OSError:
         return False  # cli.py names the file and the reason
     with handle:
-        _write(request, open_scores(handle))
+        write(request, open_scores(handle, label_column=request.label_column))
     return True
+
+
+def _format_name(request: Request) -> str:
+    return request.output_format or ("table" if _is_terminal(sys.stdout) else "csv")
+
+
+def _write_losses(request: Request, source: ScoreSource) -> None:
+    from .pipeline import ColumnLabels, LossOptions, run_cross_entropy
+    from .writers import make_loss_writer
+
+    options = LossOptions(reduction=request.reduction, temperature=request.temperature)
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    writer = make_loss_writer(
+        _format_name(request), out, options.reduction, request.precision, no_color=request.no_color
+    )
+    summary = run_cross_entropy(source, options, writer, labels=ColumnLabels())
+    out.flush()
+    if summary.weight_sum == 0 and options.reduction != "sum":
+        _say("softmax: warning: every row was ignored, so the mean loss is NaN")
 
 
 def _write(request: Request, source: ScoreSource) -> None:
@@ -138,8 +179,7 @@ def _write(request: Request, source: ScoreSource) -> None:
     from .pipeline import run_rows
     from .writers import RowSettings, make_row_writer
 
-    terminal = _is_terminal(sys.stdout)
-    output_format = request.output_format or ("table" if terminal else "csv")
+    output_format = _format_name(request)
     operation = numerics.softmax if request.operation == "softmax" else numerics.log_softmax
     settings = RowSettings(
         request.operation, request.temperature, request.precision, source.single_vector
