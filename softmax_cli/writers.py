@@ -80,6 +80,23 @@ def json_rows(values: FloatArray, precision: int | None) -> bytes:
     return orjson.dumps(values, option=_NUMPY)[1:-1]
 
 
+def ndjson_lines(values: FloatArray, precision: int | None) -> bytes:
+    """One JSON array per row, each on its own line (non-finite as ``null``).
+
+    orjson writes ``[[a,b],[c,d]]``; the comma after each row's ``]`` becomes a
+    newline in place, which keeps the length, so the text is not copied again.
+    """
+    if values.shape[0] == 0:
+        return b""
+    values = _rounded(np.ascontiguousarray(values, dtype=np.float64), precision)
+    text = bytearray(orjson.dumps(values, option=_NUMPY))
+    view = np.frombuffer(text, dtype=np.uint8)
+    ends = np.flatnonzero(view == ord("]"))
+    view[ends[:-2] + 1] = ord("\n")  # the last two close the last row and the whole
+    text[-1] = ord("\n")
+    return memoryview(text)[1:].tobytes()
+
+
 def json_value(value: float) -> float | None:
     """A float for JSON: ``None`` (``null``) when it is not finite."""
     return value if math.isfinite(value) else None
@@ -174,7 +191,7 @@ class NdjsonWriter:
     def rows(self, values: FloatArray, scores: FloatArray, first_row: int) -> None:
         if values.shape[0] == 0:
             return
-        self.out.write(json_rows(values, self.settings.precision).replace(b"],[", b"]\n[") + b"\n")
+        self.out.write(ndjson_lines(values, self.settings.precision))
         self.out.flush()
 
     def finish(self) -> None:

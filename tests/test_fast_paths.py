@@ -8,6 +8,7 @@ with orjson's form of each value, one value at a time.
 from __future__ import annotations
 
 import io
+import math
 import struct
 
 import numpy as np
@@ -19,7 +20,7 @@ from hypothesis.extra.numpy import arrays
 
 from softmax_cli.errors import DataError
 from softmax_cli.readers import open_scores
-from softmax_cli.writers import delimited_lines
+from softmax_cli.writers import delimited_lines, ndjson_lines
 
 
 def bits(values) -> list[bytes]:
@@ -125,3 +126,23 @@ def test_written_lines_hold_every_value_in_orjsons_shortest_form(values, separat
 def test_a_block_with_infinities_is_written_as_python_writes_them():
     text = delimited_lines(np.array([[np.inf, 0.5], [-np.inf, 1e-5]]), ",", None)
     assert text == b"inf,0.5\n-inf,1e-05\n"
+
+
+any_rows = arrays(
+    np.float64,
+    st.tuples(st.integers(1, 40), st.integers(1, 7)),
+    elements=st.floats(allow_nan=False),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(any_rows, st.sampled_from([None, 3]))
+def test_ndjson_lines_are_one_json_array_per_row(values, precision):
+    lines = ndjson_lines(values, precision).split(b"\n")
+    assert lines[-1] == b""
+    assert len(lines) - 1 == values.shape[0]
+    for line, row in zip(lines, values.tolist(), strict=False):
+        if precision is not None:
+            row = [float(f"{value:.{precision}g}") for value in row]
+        expected = [value if math.isfinite(value) else None for value in row]
+        assert line == orjson.dumps(expected)
