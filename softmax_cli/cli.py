@@ -83,7 +83,10 @@ class SoftmaxGroup(TyperGroup):
     """Routes ``softmax 2 1 0.1`` to ``probs`` and reports every error in one place."""
 
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
-        if not ctx.resilient_parsing and self._needs_default(args):
+        # While completing, route only what is clearly the shorthand (`softmax 2 -o <TAB>`),
+        # so that `softmax <TAB>` still offers the commands.
+        completing = ctx.resilient_parsing
+        if self._needs_default(args) and not (completing and not args):
             args = [DEFAULT_COMMAND, *args]
         return super().parse_args(ctx, args)
 
@@ -238,7 +241,9 @@ def _show_version(value: bool) -> None:
 Scores = Annotated[
     list[str] | None,
     typer.Argument(
-        help="Scores of one vector; commas join values, ';' starts a row.", show_default=False
+        metavar="SCORES",
+        help="Scores of one vector; commas join values, ';' starts a row.",
+        show_default=False,
     ),
 ]
 Temperature = Annotated[
@@ -246,21 +251,30 @@ Temperature = Annotated[
     typer.Option(
         "-t",
         "--temperature",
+        metavar="T",
         callback=_check_temperature,
         help="Divide the max-shifted scores by T > 0.",
     ),
 ]
 InputFile = Annotated[
     str | None,
-    typer.Option("-i", "--input", metavar="FILE", help="Read scores from FILE ('-' is stdin)."),
+    typer.Option(
+        "-i",
+        "--input",
+        metavar="FILE",
+        help="Read scores from FILE ('-' is stdin).",
+        rich_help_panel="Input",
+    ),
 ]
 Format = Annotated[
     OutputFormat | None,
     typer.Option(
         "-o",
         "--format",
+        metavar="FORMAT",
         show_default=False,
-        help="Output format [default: table on a terminal, csv otherwise].",
+        help="table, csv, tsv, json or ndjson (default: table on a terminal, csv otherwise).",
+        rich_help_panel="Output",
     ),
 ]
 Precision = Annotated[
@@ -270,8 +284,9 @@ Precision = Annotated[
         min=0,
         max=17,
         metavar="N",
-        help="Digits: decimals in tables [default 4], significant digits elsewhere "
-        "[default: shortest exact].",
+        help="Digits: decimals in tables (default 4), significant digits elsewhere "
+        "(default: shortest exact form).",
+        rich_help_panel="Output",
     ),
 ]
 Delimiter = Annotated[
@@ -280,7 +295,8 @@ Delimiter = Annotated[
         "--delimiter",
         metavar="C",
         callback=_check_delimiter,
-        help="Field separator of the input [default: detected].",
+        help="Input field separator: a character, tab, comma or space (default: detected).",
+        rich_help_panel="Input",
     ),
 ]
 Header = Annotated[
@@ -288,19 +304,37 @@ Header = Annotated[
     typer.Option(
         "--header/--no-header",
         show_default=False,
-        help="Whether the first line names the classes [default: detected].",
+        help="Whether the first line names the classes (default: detected).",
+        rich_help_panel="Input",
     ),
 ]
 NoColor = Annotated[
-    bool, typer.Option("--no-color", help="No colour in tables (as NO_COLOR does).")
+    bool,
+    typer.Option(
+        "--no-color", help="No colour in tables (as NO_COLOR does).", rich_help_panel="Output"
+    ),
 ]
 
 
 app = typer.Typer(
     name=PROGRAM,
     cls=SoftmaxGroup,
-    help="Turn scores (logits) into probabilities, log-probabilities and cross-entropy.",
-    epilog="Exit status: 0 ok, 1 bad data, 2 usage error, 130 interrupted.",
+    help="""Turn scores (logits) into probabilities, log-probabilities and cross-entropy.
+
+    Examples:
+
+      softmax 2 1 0.1
+      softmax probs -1 -2.5 3
+      seq 5 | softmax probs
+      softmax cross-entropy 2 1 0.1 --labels 0
+
+    `softmax 2 1 0.1` is short for `softmax probs 2 1 0.1`; SCORES, --input FILE
+    or stdin give the scores. `softmax COMMAND --help` tells more.""",
+    epilog="""Exit status: 0 ok, 1 bad data, 2 usage error, 130 interrupted.
+
+    Environment: NO_COLOR turns colour off, COLUMNS sets the width of tables and
+    help. No config files are read, and nothing but stdout and stderr is written
+    (--install-completion aside).""",
     add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -316,10 +350,7 @@ def _main(
         ),
     ] = False,
 ) -> None:
-    """Turn scores (logits) into probabilities, log-probabilities and cross-entropy.
-
-    `softmax 2 1 0.1` is short for `softmax probs 2 1 0.1`.
-    """
+    """Turn scores (logits) into probabilities, log-probabilities and cross-entropy."""
 
 
 # --- plumbing shared by the commands -----------------------------------------
@@ -413,15 +444,16 @@ def probs(
     header: Header = None,
     no_color: NoColor = False,
 ) -> None:
-    """Row-wise softmax: probabilities that sum to 1.
+    """Row-wise softmax: probabilities that sum to 1 along each row.
 
     Examples:
 
-      softmax probs 2 1 0.1
-
-      softmax probs -1 -2.5 3 -t 0.5
-
+      softmax probs -1 -2.5 3
+      softmax probs 3,1,0.2 -t 0.5
+      seq 5 | softmax probs
       softmax probs -i logits.csv -o csv > probs.csv
+
+    Scores come from SCORES, --input FILE or stdin, one row per line.
     """
     _run_rows(
         "softmax",
@@ -452,8 +484,9 @@ def logprobs(
     Examples:
 
       softmax logprobs 1000 0
-
       cat logits.tsv | softmax logprobs
+
+    Scores come from SCORES, --input FILE or stdin, one row per line.
     """
     _run_rows(
         "log_softmax",
@@ -490,6 +523,7 @@ def cross_entropy(
             metavar="LABELS",
             help="One label per row: class indices from 0 or class names, "
             "comma-separated (e.g. 0,2,1).",
+            rich_help_panel="Labels",
         ),
     ] = None,
     label_column: Annotated[
@@ -498,6 +532,7 @@ def cross_entropy(
             "--label-column",
             metavar="COL",
             help="Take the labels from this column (name or 0-based index).",
+            rich_help_panel="Labels",
         ),
     ] = None,
     targets: Annotated[
@@ -506,14 +541,23 @@ def cross_entropy(
             "--targets",
             metavar="FILE",
             help="Soft targets: one row of probabilities per score row.",
+            rich_help_panel="Labels",
         ),
     ] = None,
     reduction: Annotated[
-        Reduction, typer.Option("--reduction", help="How to combine the per-row losses.")
+        Reduction,
+        typer.Option(
+            "--reduction", help="How to combine the per-row losses.", rich_help_panel="Loss"
+        ),
     ] = Reduction.mean,
     weights: Annotated[
         str | None,
-        typer.Option("--weights", metavar="W0,W1,...", help="Class weights, as PyTorch's weight."),
+        typer.Option(
+            "--weights",
+            metavar="W0,W1,...",
+            help="Class weights, as PyTorch's weight.",
+            rich_help_panel="Loss",
+        ),
     ] = None,
     label_smoothing: Annotated[
         float,
@@ -522,6 +566,7 @@ def cross_entropy(
             metavar="E",
             callback=_check_smoothing,
             help="Label smoothing 0 <= E < 1, as PyTorch's.",
+            rich_help_panel="Loss",
         ),
     ] = 0.0,
     ignore_label: Annotated[
@@ -530,6 +575,7 @@ def cross_entropy(
             "--ignore-label",
             metavar="VALUE",
             help="Rows with this label add nothing (PyTorch's ignore_index, e.g. -100).",
+            rich_help_panel="Labels",
         ),
     ] = None,
     temperature: Temperature = 1.0,
@@ -545,10 +591,11 @@ def cross_entropy(
     Examples:
 
       softmax cross-entropy 2 1 0.1 --labels 0
-
       softmax xent "2,1,0.1;0.5,2,1" --labels 0,1 --reduction none
-
       softmax xent -i eval.csv --label-column y
+      softmax xent -i logits.csv --targets soft.csv --reduction none
+
+    `xent` is short for `cross-entropy`.
     """
     from .pipeline import ColumnLabels, ListedLabels, LossOptions, run_cross_entropy
     from .writers import make_loss_writer
@@ -599,18 +646,191 @@ app.command("cross-entropy", cls=ScoresCommand)(cross_entropy)
 app.command("xent", cls=ScoresCommand, hidden=True)(cross_entropy)
 
 
+# --- evaluate and calibrate --------------------------------------------------
+
+LabelList = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-l",
+        "--labels",
+        metavar="LABELS",
+        help="One label per row: class indices from 0 or class names, comma-separated.",
+    ),
+]
+LabelColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--label-column",
+        metavar="COL",
+        help="Take the labels from this column (name or 0-based index).",
+    ),
+]
+Bins = Annotated[
+    int,
+    typer.Option(
+        "--bins", min=1, max=100_000, metavar="M", help="Equal-width confidence bins for ECE/MCE."
+    ),
+]
+
+
+def _label_source(labels: list[str] | None, label_column: str | None, command: str) -> Any:
+    from .pipeline import ColumnLabels, ListedLabels
+
+    if labels is not None and label_column is not None:
+        raise InputUsageError("give the labels one way: --labels or --label-column")
+    if labels is None and label_column is None:
+        raise InputUsageError(f"{command} needs labels: --labels 0,2,1 or --label-column COL")
+    return ListedLabels(labels) if labels is not None else ColumnLabels()
+
+
+def _parse_top_k(text: str) -> list[int]:
+    try:
+        values = [int(piece) for piece in text.split(",") if piece.strip()]
+    except ValueError:
+        raise InputUsageError(f"--top-k: {text!r} is not a list of whole numbers") from None
+    if not values or any(k < 1 for k in values):
+        raise InputUsageError("--top-k values must be whole numbers >= 1")
+    return values
+
+
+@app.command(cls=ScoresCommand)
+def evaluate(
+    scores: Scores = None,
+    labels: LabelList = None,
+    label_column: LabelColumn = None,
+    top_k: Annotated[
+        str, typer.Option("--top-k", metavar="K,...", help="Top-k accuracies to report.")
+    ] = "1,5",
+    bins: Bins = 15,
+    temperature: Temperature = 1.0,
+    input_path: InputFile = None,
+    output_format: Format = None,
+    precision: Precision = None,
+    delimiter: Delimiter = None,
+    header: Header = None,
+    no_color: NoColor = False,
+) -> None:
+    """How good and how calibrated the scores are: NLL, accuracy, Brier, ECE and more.
+
+    Examples:
+
+      softmax evaluate -i preds.csv --label-column y
+      softmax evaluate -i preds.csv --label-column y -o json
+      softmax evaluate "2,1,0.1;0.5,2,1" --labels 0,2 --top-k 1,2 -o csv
+
+    One streaming pass. ECE and MCE use --bins equal-width confidence bins, as in
+    Guo et al. (2017); the table adds a reliability diagram, json/csv the numbers.
+    """
+    from .evaluation import run_evaluate
+    from .reports import write_evaluation
+
+    label_source = _label_source(labels, label_column, "evaluate")
+    ks = _parse_top_k(top_k)
+    with _scores(scores, input_path, delimiter, header, label_column) as source:
+        report = run_evaluate(source, label_source, bins=bins, top_k=ks, temperature=temperature)
+        out = _output()
+        write_evaluation(
+            _format_name(output_format), out, report, source.classes, precision, no_color
+        )
+
+
+@app.command(cls=ScoresCommand)
+def calibrate(
+    scores: Scores = None,
+    labels: LabelList = None,
+    label_column: LabelColumn = None,
+    apply: Annotated[
+        bool,
+        typer.Option("--apply", help="Write the calibrated probabilities instead of the report."),
+    ] = False,
+    bins: Bins = 15,
+    input_path: InputFile = None,
+    output_format: Format = None,
+    precision: Precision = None,
+    delimiter: Delimiter = None,
+    header: Header = None,
+    no_color: NoColor = False,
+) -> None:
+    """Fit the temperature T that minimises the NLL of the labels (temperature scaling).
+
+    Examples:
+
+      softmax calibrate -i val.csv --label-column y
+      softmax calibrate -i val.csv --label-column y --apply -o csv
+
+    Temperature scaling keeps every arg-max, so accuracy does not change. It holds
+    the scores in memory as float64: 8 bytes x rows x classes (80 MB for a million
+    rows of 10 classes), briefly twice that while the blocks are joined.
+    """
+    from .evaluation import collect, run_calibrate
+    from .metrics import FIT_CHUNK_ROWS
+    from .numerics import softmax
+    from .writers import RowSettings, make_row_writer
+
+    label_source = _label_source(labels, label_column, "calibrate")
+    with _scores(scores, input_path, delimiter, header, label_column) as source:
+        rows, label_ints = collect(source, label_source)
+    result = run_calibrate(rows, label_ints, bins=bins)
+    out = _output()
+    format_name = _format_name(output_format)
+    if not apply:
+        from .reports import write_calibration
+
+        write_calibration(format_name, out, result, source.classes, precision, no_color)
+        return
+    temperature = result.fit.temperature
+    settings = RowSettings("softmax", temperature, precision, source.single_vector)
+    writer = make_row_writer(format_name, out, settings, no_color=no_color)
+    writer.start(source.classes)
+    step = FIT_CHUNK_ROWS
+    for start in range(0, rows.shape[0], step):
+        chunk = rows[start : start + step]
+        writer.rows(softmax(chunk, temperature), chunk, start)
+    writer.finish()
+    out.flush()
+
+
 @app.command(cls=ScoresCommand)
 def explain(
     scores: Scores = None,
     label: Annotated[
-        int | None,
-        typer.Option("-l", "--label", help="The true class: adds cross-entropy and its gradient."),
+        str | None,
+        typer.Option(
+            "-l",
+            "--label",
+            metavar="CLASS",
+            help="The true class (index from 0, or name from a header): "
+            "adds cross-entropy and its gradient.",
+        ),
     ] = None,
     temperature: Temperature = 1.0,
+    sweep: Annotated[
+        bool,
+        typer.Option(
+            "--sweep",
+            help="Also show the distribution and its entropy at several temperatures "
+            "(by default 0.1,0.5,1,2,10).",
+        ),
+    ] = False,
+    sweep_temperatures: Annotated[
+        str | None,
+        typer.Option(
+            "--sweep-temperatures",
+            metavar="T1,T2,...",
+            help="The temperatures of the sweep (implies --sweep).",
+        ),
+    ] = None,
     input_path: InputFile = None,
     output_format: Annotated[
         OutputFormat | None,
-        typer.Option("-o", "--format", help="table (default) or json."),
+        typer.Option(
+            "-o",
+            "--format",
+            metavar="FORMAT",
+            show_default=False,
+            help="table (text for people, also when piped) or json (default: table).",
+            rich_help_panel="Output",
+        ),
     ] = None,
     precision: Precision = None,
     no_color: NoColor = False,
@@ -620,11 +840,21 @@ def explain(
     Examples:
 
       softmax explain 2 1 0.1 --label 0
-
       softmax explain 1000 0
-    """
-    from .explain import derive, render_json, render_text
+      softmax explain 3 1 0.2 --sweep
+      softmax explain 3 1 0.2 --sweep-temperatures 0.05,0.2,1,5 -o json
 
+    Where the naive formula overflows (as for 1000 0), it shows both results.
+    """
+    from .explain import DEFAULT_SWEEP, derive, parse_temperatures, render_json, render_text
+
+    if output_format is not None and output_format.value in ("csv", "tsv"):
+        raise InputUsageError("explain writes a table or json, not csv or tsv")
+    temperatures = None
+    if sweep_temperatures is not None:
+        temperatures = parse_temperatures(sweep_temperatures)
+    elif sweep:
+        temperatures = list(DEFAULT_SWEEP)
     with _scores(scores, input_path, None, None) as source:
         blocks = [block.values for block in source.blocks]
     import numpy as np
@@ -632,7 +862,13 @@ def explain(
     rows = np.concatenate(blocks) if blocks else np.empty((0, 0))
     if rows.shape[0] != 1:
         raise InputUsageError(f"explain takes one vector, not {rows.shape[0]} rows")
-    steps = derive(rows[0], temperature=temperature, label=label, classes=source.classes)
+    steps = derive(
+        rows[0],
+        temperature=temperature,
+        label=label,
+        classes=source.classes,
+        temperatures=temperatures,
+    )
     out = _output()
     if output_format is not None and output_format.value in ("json", "ndjson"):
         out.write(render_json(steps))

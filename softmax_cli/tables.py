@@ -1,16 +1,17 @@
 """Tables for people, drawn with Rich (imported only when a table is asked for).
 
 A batch keeps only its first and last rows in memory, so a table of a huge
-input costs no more than a table of a small one.
+input costs no more than a table of a small one; a wide batch shows as many
+classes as fit the terminal and says how many it left out.
 """
 
 from __future__ import annotations
 
-import io
 import math
+import re
 from collections import deque
 from collections.abc import Sequence
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -20,10 +21,18 @@ from .writers import LossDetails, LossSummary, RowSettings
 HEAD_ROWS = 10
 TAIL_ROWS = 5
 BAR_WIDTH = 20
+MIN_BAR = 8
+NAME_CAP = 16  # class names longer than this wrap in table headers and cells
+PIPE_WIDTH = 80
+ARGMAX_STYLE = "bold green"
+GAP = "…"
+GLUE = "\ue000"  # a space Rich may not break at (private use, one cell wide)
+_TRAILING = re.compile(r" +(?=\n)")
 
 
 def format_number(value: float, precision: int) -> str:
     """Fixed-point with ``precision`` decimals; scientific where that would hide the value."""
+    value += 0.0  # -0.0 reads as 0
     if math.isnan(value):
         return "nan"
     if math.isinf(value):
@@ -44,44 +53,106 @@ def bar(fraction: float, width: int = BAR_WIDTH) -> str:
     return "█" * full + ("▏▎▍▌▋▊▉"[part - 1] if part else "")
 
 
-def make_console(out: BinaryIO, no_color: bool = False):  # noqa: ANN201 - Rich type stays lazy
-    """A Rich console on our stdout; Rich itself honours NO_COLOR, COLUMNS and pipes."""
+def count_text(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 row``, ``12,345 rows``: a count people can read."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
+class _TextOut:
+    """Text written as UTF-8 to our binary stdout, without ever closing it."""
+
+    def __init__(self, out: BinaryIO, terminal: bool | None):
+        self.out = out
+        self.terminal = terminal
+
+    def write(self, text: str) -> int:
+        # GLUE keeps "T = 1" on one line when Rich wraps; it prints as a space.
+        # Rich pads cells with spaces; a file should not end its lines in them.
+        clean = _TRAILING.sub("", text.replace(GLUE, " "))
+        self.out.write(clean.encode("utf-8"))
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def detach(self) -> BinaryIO:
+        """Hand back the binary stream (as ``io.TextIOWrapper.detach`` does); it stays open."""
+        self.out.flush()
+        return self.out
+
+    def close(self) -> None:
+        """Never close our stdout: the caller owns it."""
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        if self.terminal is not None:
+            return self.terminal
+        try:
+            return bool(self.out.isatty())
+        except (AttributeError, ValueError, OSError):
+            return False
+
+
+def make_console(
+    out: BinaryIO, no_color: bool = False, terminal: bool | None = None
+) -> tuple[Any, Any]:
+    """A Rich console writing to ``out``, and the text stream under it (to flush).
+
+    Rich decides colour and escape codes: ``NO_COLOR``, ``TERM=dumb``,
+    ``FORCE_COLOR`` and ``TTY_COMPATIBLE`` are honoured, and a pipe gets plain
+    text.  A pipe is 80 columns wide (or ``COLUMNS``) whatever the terminal is.
+    """
+    import os
+
     from rich.console import Console
 
-    stream = _BorrowedText(out, encoding="utf-8", write_through=True)
-    terminal = hasattr(out, "isatty") and _isatty(out)
-    return Console(
-        file=stream,
-        no_color=no_color or None,
+    target = _TextOut(out, terminal)
+    console = Console(
+        file=target,
+        no_color=True if no_color else None,
         force_terminal=terminal,
         highlight=False,
         emoji=False,
-    ), stream
+        markup=False,
+    )
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
+        console.width = PIPE_WIDTH
+    return console, target
 
 
-class _BorrowedText(io.TextIOWrapper):
-    """A text view of our stdout that never closes it (the caller owns the stream)."""
+def shown_indices(count: int, head: int, tail: int, keep: Sequence[int] = ()) -> list[int]:
+    """Indices to show out of ``count``: the first ``head``, the last ``tail`` and ``keep``."""
+    if count <= head + tail + 1:
+        return list(range(count))
+    chosen = set(range(head)) | set(range(count - tail, count)) | set(keep)
+    return sorted(i for i in chosen if 0 <= i < count)
 
-    def close(self) -> None:
-        if not self.closed:
-            self.flush()
 
-
-def _isatty(out: BinaryIO) -> bool:
-    try:
-        return out.isatty()
-    except (ValueError, OSError):
-        return False
+def _gaps(indices: Sequence[int]) -> list[tuple[int, int]]:
+    """``(position, missing)`` for each jump in ``indices`` (position = list index after it)."""
+    return [
+        (position, indices[position] - indices[position - 1] - 1)
+        for position in range(1, len(indices))
+        if indices[position] - indices[position - 1] > 1
+    ]
 
 
 class TableRowWriter:
     """Probabilities as a table: vertical with bars for one vector, columns for a batch."""
 
-    def __init__(self, out: BinaryIO, settings: RowSettings, no_color: bool = False, **_: object):
+    def __init__(
+        self,
+        out: BinaryIO,
+        settings: RowSettings,
+        no_color: bool = False,
+        terminal: bool | None = None,
+        **_: object,
+    ):
         self.out = out
         self.settings = settings
         self.precision = 4 if settings.precision is None else settings.precision
         self.no_color = no_color
+        self.terminal = terminal
         self.classes: list[str] | None = None
         self.head: list[tuple[int, np.ndarray, np.ndarray]] = []
         self.tail: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=TAIL_ROWS)
@@ -104,66 +175,144 @@ class TableRowWriter:
     def _names(self, width: int) -> list[str]:
         return self.classes if self.classes is not None else [str(i) for i in range(width)]
 
-    def finish(self) -> None:
-        from rich.table import Table
+    @property
+    def _is_log(self) -> bool:
+        return self.settings.operation == "log_softmax"
 
-        console, stream = make_console(self.out, self.no_color)
+    def finish(self) -> None:
         rows = self.head + list(self.tail)
         if not rows:
             return
-        is_log = self.settings.operation == "log_softmax"
-        label = "log-probability" if is_log else "probability"
-        if len(rows) == 1 and self.total == 1:
-            number, values, scores = rows[0]
-            probs = np.exp(values) if is_log else values
-            best = int(np.argmax(values))
-            table = Table(
-                title=f"softmax, T = {self.settings.temperature:g}"
-                if not is_log
-                else f"log-softmax, T = {self.settings.temperature:g}"
-            )
-            table.add_column("class")
-            table.add_column("score", justify="right")
-            table.add_column(label, justify="right")
-            table.add_column("", justify="left", no_wrap=True)
-            for index, name in enumerate(self._names(values.shape[0])):
-                style = "bold" if index == best else None
-                mark = " ◀ max" if index == best else ""
-                table.add_row(
-                    name,
-                    format_number(scores[index], self.precision),
-                    format_number(values[index], self.precision),
-                    bar(probs[index]) + mark,
-                    style=style,
-                )
-            if not is_log:
-                table.add_section()
-                table.add_row("sum", "", format_number(float(values.sum()), self.precision), "")
-            console.print(table)
-            stream.flush()
-            return
-        names = self._names(rows[0][1].shape[0])
-        table = Table(title=f"{label} by row, T = {self.settings.temperature:g}")
-        table.add_column("row", justify="right")
-        for name in names:
-            table.add_column(name, justify="right")
-        table.add_column("arg-max")
-        shown = 0
-        for index, (number, values, _) in enumerate(rows):
-            if index == len(self.head) and self.total > len(rows):
-                table.add_row("…", *["…"] * len(names), "", style="dim")
-                table.add_row("", f"{self.total - len(rows)} rows not shown", style="dim")
-            best = int(np.argmax(values))
-            cells = [
-                f"[bold]{format_number(v, self.precision)}[/bold]"
-                if i == best
-                else format_number(v, self.precision)
-                for i, v in enumerate(values)
-            ]
-            table.add_row(str(number), *cells, names[best])
-            shown += 1
-        console.print(table)
+        console, stream = make_console(self.out, self.no_color, self.terminal)
+        console.print(self.renderable(console.width))
         stream.flush()
+
+    def renderable(self, width: int) -> Any:
+        """The table of the rows seen so far, at most ``width`` columns wide."""
+        rows = self.head + list(self.tail)
+        if len(rows) == 1 and self.total == 1:
+            _, values, scores = rows[0]
+            return self._vertical(values, scores, width)
+        return self._batch(rows, width)
+
+    def _vertical(self, values: FloatArray, scores: FloatArray, width: int) -> Any:
+        """One vector: a row per class with score, probability, bar; the arg-max marked."""
+        from rich.table import Table
+
+        f = self.precision
+        probs = np.exp(values) if self._is_log else values
+        best = int(np.argmax(values))
+        names = self._names(values.shape[0])
+        indices = shown_indices(len(names), HEAD_ROWS, TAIL_ROWS, keep=[best])
+        headers = ["score", "probability"] + (["log-prob"] if self._is_log else [])
+        numbers = [scores[indices], probs[indices]] + ([values[indices]] if self._is_log else [])
+        used = 1 + max(len("class"), *(min(len(names[i]), 2 * NAME_CAP) for i in indices)) + 3
+        for header, column in zip(headers, numbers, strict=True):
+            used += max(len(header), *(len(format_number(float(v), f)) for v in column)) + 3
+        room = width - used - 3 - len(" ◀ max")
+        bar_width = max(MIN_BAR, min(BAR_WIDTH, room))
+        what = "log-softmax" if self._is_log else "softmax"
+        table = Table(title=f"{what} of {count_text(len(names), 'score')}, T = {self._t()}")
+        table.add_column("class", overflow="fold")
+        table.add_column("score", justify="right")
+        table.add_column("probability", justify="right")
+        if self._is_log:
+            table.add_column("log-prob", justify="right")
+        table.add_column("", no_wrap=True)
+        gaps = dict(_gaps(indices))
+        for position, index in enumerate(indices):
+            if position in gaps:
+                missing = f"{GAP} {count_text(gaps[position], 'class', 'classes')} not shown {GAP}"
+                cells = [GAP, GAP, GAP] + ([GAP] if self._is_log else []) + [missing]
+                table.add_row(*cells, style="dim")
+            cells = [
+                names[index],
+                format_number(scores[index], f),
+                format_number(probs[index], f),
+            ]
+            if self._is_log:
+                cells.append(format_number(values[index], f))
+            cells.append(bar(probs[index], bar_width) + (" ◀ max" if index == best else ""))
+            table.add_row(*cells, style=ARGMAX_STYLE if index == best else None)
+        table.add_section()
+        total = ["sum", "", format_number(float(probs.sum()), f)]
+        table.add_row(*total, *([""] if self._is_log else []), "")
+        return table
+
+    def _t(self) -> str:
+        return f"{self.settings.temperature:g}"
+
+    def _fit_classes(self, names: Sequence[str], rows: list[Any], width: int) -> list[int]:
+        """Which class columns fit ``width``: the first ones, a gap, and the last one."""
+        f = self.precision
+
+        def column_width(index: int) -> int:
+            cells = [len(format_number(float(r[1][index]), f)) for r in rows]
+            return max(min(len(names[index]), NAME_CAP), *cells) + 3
+
+        row_width = max(len("row"), len(f"{rows[-1][0]:,}")) + 3
+        winners = {int(np.argmax(r[1])) for r in rows}
+        argmax_width = max(len("arg-max"), *(min(len(names[i]), NAME_CAP) for i in winners)) + 3
+        room = width - 1 - row_width - argmax_width
+        count = len(names)
+        widths = [column_width(i) for i in range(count)]
+        if sum(widths) <= room:
+            return list(range(count))
+        room -= len(GAP) + 3
+        last = widths[-1]
+        shown: list[int] = []
+        used = last
+        for index in range(count - 1):
+            if used + widths[index] > room:
+                break
+            shown.append(index)
+            used += widths[index]
+        return [*shown, count - 1]
+
+    def _batch(self, rows: list[Any], width: int) -> Any:
+        """Classes as columns, rows numbered from 1, the first and last rows of a big batch."""
+        from rich.table import Table
+
+        f = self.precision
+        names = self._names(rows[0][1].shape[0])
+        what = "log-probabilities" if self._is_log else "probabilities"
+        columns = self._fit_classes(names, rows, width)
+        table = Table(title=f"{what} of {count_text(self.total, 'row')}, T = {self._t()}")
+        table.add_column("row", justify="right")
+        for position, index in enumerate(columns):
+            if position and index - columns[position - 1] > 1:
+                table.add_column(GAP, justify="center")
+            table.add_column(names[index], justify="right", overflow="fold")
+        table.add_column("arg-max", overflow="fold")
+        hidden = len(names) - len(columns)
+        notes = []
+        if hidden:
+            notes.append(
+                f"{count_text(hidden, 'class', 'classes')} of {len(names):,} not shown; "
+                "-o csv shows every class"
+            )
+        for position, (number, values, _) in enumerate(rows):
+            if position == len(self.head) and self.total > len(rows):
+                missing = self.total - len(rows)
+                table.add_row(GAP, *[GAP] * (len(table.columns) - 1), style="dim")
+                notes.insert(0, f"{GAP} {count_text(missing, 'row')} not shown {GAP}")
+            best = int(np.argmax(values))
+            cells: list[Any] = []
+            for place, index in enumerate(columns):
+                if place and index - columns[place - 1] > 1:
+                    cells.append(GAP)
+                text = format_number(float(values[index]), f)
+                cells.append(_styled(text, ARGMAX_STYLE) if index == best else text)
+            table.add_row(f"{number:,}", *cells, names[best])
+        if notes:
+            table.caption = "\n".join(notes)
+        return table
+
+
+def _styled(text: str, style: str) -> Any:
+    from rich.text import Text
+
+    return Text(text, style=style)
 
 
 class TableLossWriter:
@@ -175,12 +324,14 @@ class TableLossWriter:
         reduction: str,
         precision: int | None,
         no_color: bool = False,
+        terminal: bool | None = None,
         **_: object,
     ):
         self.out = out
         self.reduction = reduction
         self.precision = 4 if precision is None else precision
         self.no_color = no_color
+        self.terminal = terminal
         self.classes: list[str] | None = None
         self.head: list[tuple[int, float, float, int, int]] = []
         self.tail: deque[tuple[int, float, float, int, int]] = deque(maxlen=TAIL_ROWS)
@@ -217,32 +368,35 @@ class TableLossWriter:
     def finish(self, summary: LossSummary) -> None:
         from rich.table import Table
 
-        console, stream = make_console(self.out, self.no_color)
-        table = Table(title=f"cross-entropy ({self.reduction})", show_footer=True)
-        table.add_column("row", justify="right", footer="")
-        table.add_column("label", footer="")
-        table.add_column("p(label)", justify="right", footer="")
-        table.add_column("predicted", footer="")
-        table.add_column("loss", justify="right", footer="")
+        f = self.precision
+        console, stream = make_console(self.out, self.no_color, self.terminal)
+        table = Table(title=f"cross-entropy of {count_text(summary.rows, 'row')}")
+        table.add_column("row", justify="right")
+        table.add_column("label", overflow="fold")
+        table.add_column("p(label)", justify="right")
+        table.add_column("predicted", overflow="fold")
+        table.add_column("loss", justify="right")
         rows = self.head + list(self.tail)
         for index, (number, loss, prob, predicted, label) in enumerate(rows):
             if index == len(self.head) and self.total > len(rows):
-                table.add_row(
-                    "…", f"{self.total - len(rows)} rows not shown", "", "", "", style="dim"
-                )
+                table.add_row(GAP, GAP, GAP, GAP, GAP, style="dim")
+                missing = f"{GAP} {count_text(self.total - len(rows), 'row')} not shown {GAP}"
+                table.caption = missing
+            wrong = label >= 0 and predicted != label
             table.add_row(
-                str(number),
+                f"{number:,}",
                 self._name(label),
-                format_number(prob, self.precision) if label != -1 else "",
-                self._name(predicted),
-                format_number(loss, self.precision),
+                format_number(prob, f) if label != -1 else "",
+                self._name(predicted) + (" ✗" if wrong else ""),
+                format_number(loss, f),
+                style="red" if wrong else None,
             )
-        console.print(table)
+        table.add_section()
         name = "sum" if self.reduction == "sum" else "mean"
-        console.print(
-            f"loss ({name}) = {format_number(summary.loss, self.precision)}   "
-            f"perplexity = {format_number(summary.perplexity, 2)}   "
-            f"accuracy = {format_number(summary.accuracy, 3)}   rows = {summary.rows}",
-            highlight=False,
-        )
+        table.add_row("", f"loss ({name})", "", "", format_number(summary.loss, f), style="bold")
+        table.add_row("", "perplexity", "", "", format_number(summary.perplexity, f))
+        accuracy = format_number(summary.accuracy, f)
+        table.add_row("", "accuracy", "", f"{summary.correct}/{summary.counted}", accuracy)
+        console.print(table)
+        console.print("perplexity = exp(mean loss); accuracy = arg-max equals the label")
         stream.flush()

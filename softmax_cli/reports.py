@@ -1,0 +1,277 @@
+"""Output of ``evaluate`` and ``calibrate``: json/ndjson and csv/tsv give the numbers,
+``table`` gives a report for people with a reliability diagram drawn in bars.
+
+Rich is imported only inside the table renderers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, BinaryIO
+
+import orjson
+
+from .evaluation import Calibration
+from .metrics import Bin, Report
+from .writers import _text, json_value
+
+DIAGRAM_WIDTH = 24
+SOLID, OVER, UNDER = "█", "░", "▓"
+
+
+def _json_number(value: float, precision: int | None) -> float | None:
+    if precision is not None and math.isfinite(value):
+        value = float(f"{value:.{precision}g}")
+    return json_value(value)
+
+
+def _metrics(report: Report, precision: int | None, top_k: bool = True) -> dict[str, Any]:
+    numbers: dict[str, Any] = {
+        "temperature": report.temperature,
+        "nll": report.nll,
+        "perplexity": report.perplexity,
+        "accuracy": report.accuracy,
+    }
+    if top_k:
+        numbers["top_k_accuracy"] = {
+            str(k): _json_number(v, precision) for k, v in report.top_k.items()
+        }
+    numbers.update(
+        brier=report.brier, ece=report.ece, mce=report.mce, mean_entropy=report.mean_entropy
+    )
+    return {
+        key: value if isinstance(value, dict) else _json_number(value, precision)
+        for key, value in numbers.items()
+    }
+
+
+def _bin_json(item: Bin, precision: int | None) -> dict[str, Any]:
+    return {
+        "lower": item.lower,
+        "upper": item.upper,
+        "count": item.count,
+        "confidence": _json_number(item.confidence, precision),
+        "accuracy": _json_number(item.accuracy, precision),
+    }
+
+
+def evaluation_json(
+    report: Report, classes: Sequence[str] | None, precision: int | None
+) -> dict[str, Any]:
+    """The evaluation as one JSON object (non-finite numbers become ``null``)."""
+    return {
+        "operation": "evaluate",
+        "rows": report.rows,
+        "classes": list(classes) if classes is not None else None,
+        "class_count": report.classes,
+        **_metrics(report, precision),
+        "bins": [_bin_json(item, precision) for item in report.bins],
+    }
+
+
+def calibration_json(
+    result: Calibration, classes: Sequence[str] | None, precision: int | None
+) -> dict[str, Any]:
+    """The calibration as one JSON object: the temperature, and metrics before and after."""
+    return {
+        "operation": "calibrate",
+        "temperature": result.fit.temperature,
+        "rows": result.before.rows,
+        "rows_fitted": result.fit.rows_fitted,
+        "iterations": result.fit.iterations,
+        "classes": list(classes) if classes is not None else None,
+        "class_count": result.before.classes,
+        "bins": len(result.before.bins),
+        "before": _metrics(result.before, precision, top_k=False),
+        "after": _metrics(result.after, precision, top_k=False),
+    }
+
+
+def _delimited(
+    names: list[str], values: list[float | int], separator: str, precision: int | None
+) -> bytes:
+    cells = [str(v) if isinstance(v, int) else _text(v, precision) for v in values]
+    return (separator.join(names) + "\n" + separator.join(cells) + "\n").encode()
+
+
+def evaluation_delimited(report: Report, separator: str, precision: int | None) -> bytes:
+    """A header line and one line of numbers (the bins are in the JSON output)."""
+    names = ["rows", "nll", "perplexity", "accuracy"]
+    values: list[float | int] = [report.rows, report.nll, report.perplexity, report.accuracy]
+    for k, value in report.top_k.items():
+        names.append(f"top_{k}_accuracy")
+        values.append(value)
+    names += ["brier", "ece", "mce", "mean_entropy"]
+    values += [report.brier, report.ece, report.mce, report.mean_entropy]
+    return _delimited(names, values, separator, precision)
+
+
+def calibration_delimited(result: Calibration, separator: str, precision: int | None) -> bytes:
+    """A header line and one line: the temperature, then each metric before and after."""
+    names: list[str] = ["temperature", "rows"]
+    values: list[float | int] = [result.fit.temperature, result.before.rows]
+    for metric in ("nll", "ece", "accuracy", "brier", "mce", "mean_entropy"):
+        names += [f"{metric}_before", f"{metric}_after"]
+        values += [getattr(result.before, metric), getattr(result.after, metric)]
+    return _delimited(names, values, separator, precision)
+
+
+def write_evaluation(
+    format_name: str,
+    out: BinaryIO,
+    report: Report,
+    classes: Sequence[str] | None,
+    precision: int | None,
+    no_color: bool = False,
+) -> None:
+    """Write an evaluation in one output format."""
+    if format_name in ("json", "ndjson"):
+        out.write(orjson.dumps(evaluation_json(report, classes, precision)) + b"\n")
+    elif format_name in ("csv", "tsv"):
+        separator = "," if format_name == "csv" else "\t"
+        out.write(evaluation_delimited(report, separator, precision))
+    else:
+        render_evaluation_table(out, report, precision, no_color)
+    out.flush()
+
+
+def write_calibration(
+    format_name: str,
+    out: BinaryIO,
+    result: Calibration,
+    classes: Sequence[str] | None,
+    precision: int | None,
+    no_color: bool = False,
+) -> None:
+    """Write a calibration report in one output format."""
+    if format_name in ("json", "ndjson"):
+        out.write(orjson.dumps(calibration_json(result, classes, precision)) + b"\n")
+    elif format_name in ("csv", "tsv"):
+        separator = "," if format_name == "csv" else "\t"
+        out.write(calibration_delimited(result, separator, precision))
+    else:
+        render_calibration_table(out, result, precision, no_color)
+    out.flush()
+
+
+# --- tables ------------------------------------------------------------------
+
+
+def _release(stream: Any) -> None:
+    """Flush the console's text wrapper and detach it, so collecting it cannot close stdout."""
+    stream.flush()
+    stream.detach()
+
+
+def reliability_bar(accuracy: float, confidence: float, width: int = DIAGRAM_WIDTH) -> str:
+    """A bar as long as the accuracy, shaded to the confidence where the two differ.
+
+    ``█`` up to the smaller of the two; then ``░`` up to the confidence where
+    it is higher (overconfidence), or ``▓`` up to the accuracy where that is
+    higher (underconfidence).  A perfectly calibrated bin is all ``█``.
+    """
+    if not (math.isfinite(accuracy) and math.isfinite(confidence)):
+        return ""
+    solid = round(min(accuracy, confidence) * width)
+    reach = round(max(accuracy, confidence) * width)
+    shade = OVER if confidence > accuracy else UNDER
+    return SOLID * solid + shade * (reach - solid)
+
+
+def _metric_rows(report: Report) -> list[tuple[str, float]]:
+    rows = [
+        ("NLL (mean cross-entropy, nats)", report.nll),
+        ("perplexity", report.perplexity),
+        ("accuracy", report.accuracy),
+    ]
+    rows += [(f"top-{k} accuracy", v) for k, v in report.top_k.items() if k != 1]
+    rows += [
+        ("Brier score", report.brier),
+        (f"ECE ({len(report.bins)} bins)", report.ece),
+        ("MCE", report.mce),
+        ("mean entropy (nats)", report.mean_entropy),
+    ]
+    return rows
+
+
+def render_evaluation_table(
+    out: BinaryIO, report: Report, precision: int | None, no_color: bool = False
+) -> None:
+    """The metrics, then the reliability diagram: one bar per confidence bin."""
+    from rich.table import Table
+
+    from .tables import format_number, make_console
+
+    digits = 4 if precision is None else precision
+    console, stream = make_console(out, no_color)
+    summary = Table(
+        title=f"evaluation: {report.rows} row{'' if report.rows == 1 else 's'}, "
+        f"{report.classes} classes, "
+        f"T = {report.temperature:g}"
+    )
+    summary.add_column("metric")
+    summary.add_column("value", justify="right")
+    for name, value in _metric_rows(report):
+        summary.add_row(name, format_number(value, digits))
+    console.print(summary)
+
+    diagram = Table(title="reliability diagram: accuracy against confidence, per bin")
+    diagram.add_column("confidence", no_wrap=True)
+    diagram.add_column("rows", justify="right")
+    diagram.add_column("conf.", justify="right")
+    diagram.add_column("acc.", justify="right")
+    diagram.add_column("gap", justify="right")
+    diagram.add_column("accuracy, 0 to 1", no_wrap=True, min_width=DIAGRAM_WIDTH)
+    for item in report.bins:
+        empty = item.count == 0
+        bar = reliability_bar(item.accuracy, item.confidence)
+        solid = bar.rstrip(OVER + UNDER)
+        shade = bar[len(solid) :]
+        if shade:
+            colour = "red" if shade[0] == OVER else "blue"
+            bar = f"{solid}[{colour}]{shade}[/{colour}]"
+        diagram.add_row(
+            f"{item.lower:.2f}-{item.upper:.2f}",
+            str(item.count),
+            "" if empty else format_number(item.confidence, digits),
+            "" if empty else format_number(item.accuracy, digits),
+            "" if empty else format_number(item.gap, digits),
+            bar,
+            style="dim" if empty else None,
+        )
+    console.print(diagram)
+    console.print(
+        f"{SOLID} accuracy   [red]{OVER}[/red] overconfident (confidence above accuracy)   "
+        f"[blue]{UNDER}[/blue] underconfident",
+        highlight=False,
+    )
+    _release(stream)
+
+
+def render_calibration_table(
+    out: BinaryIO, result: Calibration, precision: int | None, no_color: bool = False
+) -> None:
+    """The fitted temperature and each metric before and after it."""
+    from rich.table import Table
+
+    from .tables import format_number, make_console
+
+    digits = 4 if precision is None else precision
+    console, stream = make_console(out, no_color)
+    temperature = result.fit.temperature
+    table = Table(title=f"temperature scaling: T = {format_number(temperature, digits)}")
+    table.add_column("metric")
+    table.add_column("before (T = 1)", justify="right")
+    table.add_column(f"after (T = {format_number(temperature, digits)})", justify="right")
+    before = dict(_metric_rows(result.before))
+    after = dict(_metric_rows(result.after))
+    for name, value in before.items():
+        table.add_row(name, format_number(value, digits), format_number(after[name], digits))
+    console.print(table)
+    console.print(
+        f"fitted on {result.fit.rows_fitted} of {result.before.rows} rows "
+        f"({result.fit.iterations} passes): T = {temperature!r}",
+        highlight=False,
+    )
+    _release(stream)
