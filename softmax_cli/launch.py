@@ -68,8 +68,8 @@ def looks_like_scores(token: str) -> bool:
 def plain_request(args: Sequence[str]) -> Request | None:
     """The request when ``args`` is a plain one-liner this module answers, else None."""
     operation = COMMANDS.get(args[0]) if args else None
-    if args and args[0] == "explain":
-        return None
+    if args and not operation and not args[0].startswith("-") and not looks_like_scores(args[0]):
+        return None  # another command (explain, evaluate, ...) or a word: cli.py answers
     tokens = iter(args[1:] if operation else args)
     request = Request(operation or COMMANDS["probs"], [])
     seen: set[str] = set()

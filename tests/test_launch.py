@@ -143,6 +143,8 @@ DATA = Path(__file__).parent / "data"
         (["xent", "--labels", "0,1"], b"1,2\n3,4\n"),
         (["probs", "--reduction", "sum"], b"1,2\n"),
         (["explain", "-o", "json"], b"1,2\n"),
+        (["evaluate", "--label-column", "y", "-o", "json"], b"a,b,y\n1,2,1\n3,4,0\n"),
+        (["calibrate", "--label-column", "y", "-o", "csv"], b"a,b,y\n1,2,1\n3,4,0\n"),
     ],
 )
 def test_piped_input_matches_the_full_command_line(args, stdin, capfdbinary):
