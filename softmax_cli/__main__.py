@@ -1,6 +1,6 @@
 """``python -m softmax_cli``."""
 
-from softmax_cli.cli import main
+from softmax_cli.launch import main
 
 if __name__ == "__main__":
     main()

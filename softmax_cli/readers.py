@@ -24,7 +24,7 @@ import numpy as np
 from .errors import DataError, InputUsageError
 from .numerics import FloatArray
 
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 1 << 18  # 256 KiB: measured fastest of 64 KiB..4 MiB (cache-sized blocks)
 MAX_LINE_BYTES = 64 << 20
 BOM = b"\xef\xbb\xbf"
 
@@ -293,8 +293,59 @@ def _label_value(text: str, layout: _Layout, line: int, column: int) -> float:
         ) from None
 
 
+# Bytes a chunk may hold for the JSON route: JSON numbers, separators, line ends.
+_JSON_NUMBER_BYTES = b"0123456789+-.eE,\n\r\t "
+_MINUS_ZERO_INTEGER = re.compile(rb"-0(?![0-9.eE])")
+
+
+def _parse_as_json(raw: bytes, layout: _Layout) -> FloatArray | None:
+    """A chunk of plain decimal numbers read as one JSON array of rows; None if it is not one.
+
+    orjson reads a JSON number to the same float64 as Python's ``float`` (correctly
+    rounded), and JSON numbers are a subset of Python's float syntax, so whatever
+    this accepts reads exactly as the slow path would.  Anything else (``inf``,
+    ``+1``, ``.5``, blank or ragged lines, quotes, words) returns None.
+    """
+    delimiter = layout.delimiter
+    if delimiter is None:
+        # Runs of white space: only a single column has no separator to translate.
+        if layout.width != 1 or b" " in raw or b"\t" in raw or b"," in raw:
+            return None
+    elif delimiter == "\t":
+        if b"," in raw:
+            return None
+        raw = raw.replace(b"\t", b",")
+    elif delimiter != ",":
+        return None
+    # Blank lines at the end (the last chunk always has one) hold no rows.
+    body = raw.rstrip(b"\r\n")
+    if not body or body.translate(None, _JSON_NUMBER_BYTES):
+        return None
+    import orjson
+
+    try:
+        rows = orjson.loads(b"[[" + body.replace(b"\n", b"],[") + b"]]")
+        table = np.array(rows, dtype=np.float64)
+    except (ValueError, TypeError):
+        return None
+    if table.ndim != 2 or table.shape[1] != layout.width:
+        return None
+    # JSON reads the integer ``-0`` as 0; Python's float keeps the sign.
+    if not table.all() and _MINUS_ZERO_INTEGER.search(raw):
+        return None
+    return table
+
+
+def _numeric_labels_only(layout: _Layout) -> bool:
+    """True when no class name could be mistaken for a number in the label column."""
+    return not any(_looks_numeric(name) for name in layout.label_lookup)
+
+
 def _parse_fast(raw: bytes, layout: _Layout) -> tuple[FloatArray, FloatArray | None] | None:
-    """NumPy's C parser over a whole chunk; None when anything needs a closer look."""
+    """orjson or NumPy's C parser over a whole chunk; None when anything needs a closer look."""
+    table = _parse_as_json(raw, layout) if _numeric_labels_only(layout) else None
+    if table is not None:
+        return _split_labels(table, layout)
     converters = None
     if layout.label_index is not None and layout.label_lookup:
         lookup = {name.encode(): float(index) for name, index in layout.label_lookup.items()}
@@ -325,6 +376,11 @@ def _parse_fast(raw: bytes, layout: _Layout) -> tuple[FloatArray, FloatArray | N
         )
     if table.shape[1] != layout.width:
         return None
+    return _split_labels(table, layout)
+
+
+def _split_labels(table: FloatArray, layout: _Layout) -> tuple[FloatArray, FloatArray | None]:
+    """Scores and, with a label column, the labels taken out of them."""
     if layout.label_index is None:
         return table, None
     labels = table[:, layout.label_index].copy()

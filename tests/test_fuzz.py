@@ -196,7 +196,7 @@ def could_overflow(data: bytes, args: list[str]) -> bool:
     temperature = float(option(args, "-t", "1") or 1)
     largest = 0.0
     text = data.decode("utf-8", errors="replace")
-    for token in re.findall(r"[-+]?[\w.]+", text):
+    for token in re.split(r"[\s,;\[\]\"']+", text):  # split, so 1e+307 stays whole
         try:
             value = abs(float(token))
         except ValueError:
