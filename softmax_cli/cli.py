@@ -372,43 +372,40 @@ def _format_name(requested: OutputFormat | None) -> str:
     return default_format(stdout_is_terminal())
 
 
-def _run_rows(
-    operation_name: str,
-    scores: list[str] | None,
-    temperature: float,
-    input_path: str | None,
-    output_format: OutputFormat | None,
-    precision: int | None,
-    delimiter: str | None,
-    header: bool | None,
-    no_color: bool,
-) -> None:
-    with _scores(scores, input_path, delimiter, header) as source:
-        write_rows(
-            source,
-            operation_name,
-            _format_name(output_format),
-            temperature=temperature,
-            precision=precision,
-            no_color=no_color,
-        )
-
-
 # --- commands ----------------------------------------------------------------
 
 
-@app.command(cls=ScoresCommand)
-def probs(
-    scores: Scores = None,
-    temperature: Temperature = 1.0,
-    input_path: InputFile = None,
-    output_format: Format = None,
-    precision: Precision = None,
-    delimiter: Delimiter = None,
-    header: Header = None,
-    no_color: NoColor = False,
-) -> None:
-    """Row-wise softmax: probabilities that sum to 1 along each row.
+def _row_command(operation_name: str, summary: str) -> Any:
+    """A command that writes softmax or log-softmax of every row; both take the same options."""
+
+    def command(
+        scores: Scores = None,
+        temperature: Temperature = 1.0,
+        input_path: InputFile = None,
+        output_format: Format = None,
+        precision: Precision = None,
+        delimiter: Delimiter = None,
+        header: Header = None,
+        no_color: NoColor = False,
+    ) -> None:
+        with _scores(scores, input_path, delimiter, header) as source:
+            write_rows(
+                source,
+                operation_name,
+                _format_name(output_format),
+                temperature=temperature,
+                precision=precision,
+                no_color=no_color,
+            )
+
+    command.__doc__ = summary
+    return command
+
+
+probs = app.command("probs", cls=ScoresCommand)(
+    _row_command(
+        "softmax",
+        """Row-wise softmax: probabilities that sum to 1 along each row.
 
     Examples:
 
@@ -418,32 +415,13 @@ def probs(
       softmax probs -i logits.csv -o csv > probs.csv
 
     Scores come from SCORES, --input FILE or stdin, one row per line.
-    """
-    _run_rows(
-        "softmax",
-        scores,
-        temperature,
-        input_path,
-        output_format,
-        precision,
-        delimiter,
-        header,
-        no_color,
+    """,
     )
-
-
-@app.command(cls=ScoresCommand)
-def logprobs(
-    scores: Scores = None,
-    temperature: Temperature = 1.0,
-    input_path: InputFile = None,
-    output_format: Format = None,
-    precision: Precision = None,
-    delimiter: Delimiter = None,
-    header: Header = None,
-    no_color: NoColor = False,
-) -> None:
-    """Row-wise log-softmax, computed directly so it stays finite where probabilities underflow.
+)
+logprobs = app.command("logprobs", cls=ScoresCommand)(
+    _row_command(
+        "log_softmax",
+        """Row-wise log-softmax, computed directly so it stays finite where probabilities underflow.
 
     Examples:
 
@@ -451,18 +429,9 @@ def logprobs(
       cat logits.tsv | softmax logprobs
 
     Scores come from SCORES, --input FILE or stdin, one row per line.
-    """
-    _run_rows(
-        "log_softmax",
-        scores,
-        temperature,
-        input_path,
-        output_format,
-        precision,
-        delimiter,
-        header,
-        no_color,
+    """,
     )
+)
 
 
 def _parse_weights(text: str | None) -> list[float] | None:
