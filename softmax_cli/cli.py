@@ -8,7 +8,6 @@ commands, so ``--help``, ``--version`` and shell completion stay fast.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from enum import Enum
@@ -20,28 +19,24 @@ from typer._click.exceptions import ClickException, UsageError
 from typer.core import TyperCommand, TyperGroup
 from typer.core import TyperOption as Option
 
-from .errors import ExitCode, InputUsageError, SoftmaxError
+from .entry import (
+    PROGRAM,
+    default_format,
+    exit_code_for,
+    is_terminal,
+    looks_like_scores,
+    say,
+    silence_stdout,
+    stdout_bytes,
+    write_losses,
+    write_rows,
+)
+from .errors import ExitCode, InputUsageError
 
-PROGRAM = "softmax"
 DEFAULT_COMMAND = "probs"
 
 
 # --- number-looking arguments and the `softmax 2 1 0.1` shorthand --------------
-
-
-def looks_like_scores(token: str) -> bool:
-    """True for tokens such as ``-1``, ``-inf``, ``-1e-3``, ``-2,-1`` or ``-1;2``."""
-    pieces = [piece.strip() for part in token.split(";") for piece in part.split(",")]
-    if not any(pieces):
-        return False
-    for piece in pieces:
-        if not piece:
-            continue
-        try:
-            float(piece)
-        except ValueError:
-            return False
-    return True
 
 
 class ScoresCommand(TyperCommand):
@@ -105,7 +100,7 @@ class SoftmaxGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
-            _silence_stdout()
+            silence_stdout()
             raise typer.Exit(ExitCode.OK) from None
 
     def main(
@@ -133,43 +128,18 @@ class SoftmaxGroup(TyperGroup):
             code = error.exit_code
         except typer.Abort:
             code = ExitCode.INTERRUPTED
-        except SoftmaxError as error:
-            _say(f"{PROGRAM}: {error}")
-            code = error.exit_code
-        except KeyboardInterrupt:
-            code = ExitCode.INTERRUPTED
-        except BrokenPipeError:
-            _silence_stdout()
-            code = ExitCode.OK
-        except OSError as error:
-            _say(f"{PROGRAM}: {error.strerror or error}")
-            code = ExitCode.DATA
-        except Exception as error:  # noqa: BLE001 - the backstop: never a traceback
-            _say(f"{PROGRAM}: internal error: {type(error).__name__}: {error}")
-            code = ExitCode.DATA
+        except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - never a traceback
+            code = exit_code_for(error)
         if standalone_mode:
             sys.exit(code)
         return code
 
 
-def _say(message: str) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(message + "\n")
-        sys.stderr.flush()
-
-
 def _report_usage(error: UsageError) -> int:
     command = error.ctx.command_path if error.ctx is not None else PROGRAM
-    _say(f"{command}: {error.format_message()}")
-    _say(f"Try '{command} --help' for help.")
+    say(f"{command}: {error.format_message()}")
+    say(f"Try '{command} --help' for help.")
     return error.exit_code
-
-
-def _silence_stdout() -> None:
-    """After EPIPE, point stdout at /dev/null so the exit-time flush stays quiet."""
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
 
 
 # --- the terminal, in one place tests can replace ---------------------------
@@ -177,18 +147,12 @@ def _silence_stdout() -> None:
 
 def stdin_is_terminal() -> bool:
     """True when stdin is an interactive terminal (then we never wait on it)."""
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return is_terminal(sys.stdin)
 
 
 def stdout_is_terminal() -> bool:
     """True when stdout is a terminal: tables for people, csv for pipes."""
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return is_terminal(sys.stdout)
 
 
 # --- shared options ----------------------------------------------------------
@@ -396,55 +360,52 @@ def _scores(
 
 
 def _output() -> BinaryIO:
-    sys.stdout.flush()
-    return sys.stdout.buffer
+    out = stdout_bytes()
+    if out is None:
+        raise OSError("stdout is closed")
+    return out
 
 
 def _format_name(requested: OutputFormat | None) -> str:
     if requested is not None:
         return requested.value
-    return "table" if stdout_is_terminal() else "csv"
-
-
-def _run_rows(
-    operation_name: str,
-    scores: list[str] | None,
-    temperature: float,
-    input_path: str | None,
-    output_format: OutputFormat | None,
-    precision: int | None,
-    delimiter: str | None,
-    header: bool | None,
-    no_color: bool,
-) -> None:
-    from . import numerics
-    from .pipeline import run_rows
-    from .writers import RowSettings, make_row_writer
-
-    operation = numerics.softmax if operation_name == "softmax" else numerics.log_softmax
-    with _scores(scores, input_path, delimiter, header) as source:
-        settings = RowSettings(operation_name, temperature, precision, source.single_vector)
-        out = _output()
-        writer = make_row_writer(_format_name(output_format), out, settings, no_color=no_color)
-        run_rows(source, operation, temperature, writer)
-        out.flush()
+    return default_format(stdout_is_terminal())
 
 
 # --- commands ----------------------------------------------------------------
 
 
-@app.command(cls=ScoresCommand)
-def probs(
-    scores: Scores = None,
-    temperature: Temperature = 1.0,
-    input_path: InputFile = None,
-    output_format: Format = None,
-    precision: Precision = None,
-    delimiter: Delimiter = None,
-    header: Header = None,
-    no_color: NoColor = False,
-) -> None:
-    """Row-wise softmax: probabilities that sum to 1 along each row.
+def _row_command(operation_name: str, summary: str) -> Any:
+    """A command that writes softmax or log-softmax of every row; both take the same options."""
+
+    def command(
+        scores: Scores = None,
+        temperature: Temperature = 1.0,
+        input_path: InputFile = None,
+        output_format: Format = None,
+        precision: Precision = None,
+        delimiter: Delimiter = None,
+        header: Header = None,
+        no_color: NoColor = False,
+    ) -> None:
+        with _scores(scores, input_path, delimiter, header) as source:
+            write_rows(
+                source,
+                operation_name,
+                _format_name(output_format),
+                temperature=temperature,
+                precision=precision,
+                no_color=no_color,
+            )
+
+    command.__doc__ = summary
+    return command
+
+
+probs = app.command("probs", cls=ScoresCommand)(
+    _row_command(
+        "softmax",
+        """Row-wise softmax: probabilities that sum to 1 along each row.
 
     Examples:
 
@@ -454,32 +415,13 @@ def probs(
       softmax probs -i logits.csv -o csv > probs.csv
 
     Scores come from SCORES, --input FILE or stdin, one row per line.
-    """
-    _run_rows(
-        "softmax",
-        scores,
-        temperature,
-        input_path,
-        output_format,
-        precision,
-        delimiter,
-        header,
-        no_color,
+    """,
     )
-
-
-@app.command(cls=ScoresCommand)
-def logprobs(
-    scores: Scores = None,
-    temperature: Temperature = 1.0,
-    input_path: InputFile = None,
-    output_format: Format = None,
-    precision: Precision = None,
-    delimiter: Delimiter = None,
-    header: Header = None,
-    no_color: NoColor = False,
-) -> None:
-    """Row-wise log-softmax, computed directly so it stays finite where probabilities underflow.
+)
+logprobs = app.command("logprobs", cls=ScoresCommand)(
+    _row_command(
+        "log_softmax",
+        """Row-wise log-softmax, computed directly so it stays finite where probabilities underflow.
 
     Examples:
 
@@ -487,18 +429,9 @@ def logprobs(
       cat logits.tsv | softmax logprobs
 
     Scores come from SCORES, --input FILE or stdin, one row per line.
-    """
-    _run_rows(
-        "log_softmax",
-        scores,
-        temperature,
-        input_path,
-        output_format,
-        precision,
-        delimiter,
-        header,
-        no_color,
+    """,
     )
+)
 
 
 def _parse_weights(text: str | None) -> list[float] | None:
@@ -597,8 +530,7 @@ def cross_entropy(
 
     `xent` is short for `cross-entropy`.
     """
-    from .pipeline import ColumnLabels, ListedLabels, LossOptions, run_cross_entropy
-    from .writers import make_loss_writer
+    from .pipeline import ColumnLabels, ListedLabels, LossOptions
 
     given = sum(x is not None for x in (labels, label_column, targets))
     if given != 1:
@@ -630,17 +562,15 @@ def cross_entropy(
             if label_column is not None
             else None
         )
-        out = _output()
-        writer = make_loss_writer(
-            _format_name(output_format), out, options.reduction, precision, no_color=no_color
+        write_losses(
+            source,
+            options,
+            _format_name(output_format),
+            precision=precision,
+            no_color=no_color,
+            labels=label_source,
+            targets=target_source,
         )
-        summary = run_cross_entropy(
-            source, options, writer, labels=label_source, targets=target_source
-        )
-        out.flush()
-        if summary.weight_sum == 0 and options.reduction != "sum":
-            why = "every row was ignored" if summary.rows else "there are no rows"
-            _say(f"{PROGRAM}: warning: {why}, so the mean loss is NaN")
 
 
 app.command("cross-entropy", cls=ScoresCommand)(cross_entropy)

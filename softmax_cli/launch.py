@@ -19,6 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .entry import (
+    default_format,
+    exit_code_for,
+    is_terminal,
+    looks_like_scores,
+    write_losses,
+    write_rows,
+)
+
 if TYPE_CHECKING:
     from .readers import ScoreSource
 
@@ -48,21 +57,6 @@ class Request:
     temperature: float = 1.0
     precision: int | None = None
     no_color: bool = False
-
-
-def looks_like_scores(token: str) -> bool:
-    """True for tokens such as ``-1``, ``-inf`` or ``-2,-1``: as ``cli.looks_like_scores``."""
-    pieces = [piece.strip() for part in token.split(";") for piece in part.split(",")]
-    if not any(pieces):
-        return False
-    for piece in pieces:
-        if not piece:
-            continue
-        try:
-            float(piece)
-        except ValueError:
-            return False
-    return True
 
 
 def plain_request(args: Sequence[str]) -> Request | None:
@@ -113,13 +107,6 @@ def plain_request(args: Sequence[str]) -> Request | None:
     return request
 
 
-def _is_terminal(stream: object) -> bool:
-    try:
-        return stream.isatty()  # type: ignore[attr-defined]
-    except (AttributeError, ValueError):
-        return False
-
-
 def answer(request: Request) -> bool:
     """Write the answer to stdout; False (nothing read or written) when cli.py must answer.
 
@@ -139,7 +126,7 @@ def answer(request: Request) -> bool:
         source.blocks = iter([block])
         _write(request, source)
         return True
-    if request.input_path is None and _is_terminal(sys.stdin):
+    if request.input_path is None and is_terminal(sys.stdin):
         return False  # cli.py prints the usage hint
     write = _write_losses if request.operation == "cross_entropy" else _write
     if request.input_path in (None, "-"):
@@ -155,58 +142,32 @@ def answer(request: Request) -> bool:
 
 
 def _format_name(request: Request) -> str:
-    return request.output_format or ("table" if _is_terminal(sys.stdout) else "csv")
+    return request.output_format or default_format(is_terminal(sys.stdout))
 
 
 def _write_losses(request: Request, source: ScoreSource) -> None:
-    from .pipeline import ColumnLabels, LossOptions, run_cross_entropy
-    from .writers import make_loss_writer
+    from .pipeline import ColumnLabels, LossOptions
 
     options = LossOptions(reduction=request.reduction, temperature=request.temperature)
-    sys.stdout.flush()
-    out = sys.stdout.buffer
-    writer = make_loss_writer(
-        _format_name(request), out, options.reduction, request.precision, no_color=request.no_color
+    write_losses(
+        source,
+        options,
+        _format_name(request),
+        precision=request.precision,
+        no_color=request.no_color,
+        labels=ColumnLabels(),
     )
-    summary = run_cross_entropy(source, options, writer, labels=ColumnLabels())
-    out.flush()
-    if summary.weight_sum == 0 and options.reduction != "sum":
-        why = "every row was ignored" if summary.rows else "there are no rows"
-        _say(f"softmax: warning: {why}, so the mean loss is NaN")  # as cli.py says it
 
 
 def _write(request: Request, source: ScoreSource) -> None:
-    from . import numerics
-    from .pipeline import run_rows
-    from .writers import RowSettings, make_row_writer
-
-    output_format = _format_name(request)
-    operation = numerics.softmax if request.operation == "softmax" else numerics.log_softmax
-    settings = RowSettings(
-        request.operation, request.temperature, request.precision, source.single_vector
+    write_rows(
+        source,
+        request.operation,
+        _format_name(request),
+        temperature=request.temperature,
+        precision=request.precision,
+        no_color=request.no_color,
     )
-    sys.stdout.flush()
-    out = sys.stdout.buffer
-    writer = make_row_writer(output_format, out, settings, no_color=request.no_color)
-    run_rows(source, operation, request.temperature, writer)
-    out.flush()
-
-
-def _say(message: str) -> None:
-    try:
-        sys.stderr.write(message + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-
-
-def _silence_stdout() -> None:
-    """After EPIPE, point stdout at /dev/null so the exit-time flush stays quiet."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 def main() -> None:
@@ -214,26 +175,11 @@ def main() -> None:
     completing = any(name.startswith("_SOFTMAX_COMPLETE") for name in os.environ)
     request = None if completing else plain_request(sys.argv[1:])
     if request is not None:
-        from .errors import SoftmaxError
-
         try:
             if answer(request):
                 return
-        except SoftmaxError as error:
-            _say(f"softmax: {error}")
-            sys.exit(error.exit_code)
-        except BrokenPipeError:
-            _silence_stdout()
-            return
-        except (KeyboardInterrupt, EOFError):
-            _say("")  # as Click does before its Abort
-            sys.exit(130)
-        except OSError as error:
-            _say(f"softmax: {error.strerror or error}")
-            sys.exit(1)
-        except Exception as error:  # noqa: BLE001 - the backstop, as in cli.py
-            _say(f"softmax: internal error: {type(error).__name__}: {error}")
-            sys.exit(1)
+        except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - never a traceback
+            sys.exit(exit_code_for(error))
     from .cli import main as full_main
 
     full_main()

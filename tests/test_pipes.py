@@ -86,3 +86,11 @@ def test_interrupt_exits_130_quietly():
 def test_python_dash_m_and_the_console_script_agree():
     module = subprocess.run([*COMMAND, "2", "1", "0.1"], capture_output=True, timeout=60)
     assert module.returncode == 0 and module.stdout.count(b",") == 2
+
+
+@pytest.mark.parametrize("args", [["2", "1"], ["xent", "2", "1", "-l", "0"], ["explain", "2", "1"]])
+def test_a_closed_stdout_is_one_line_and_exit_1(args):
+    script = " ".join([*COMMAND, *args]) + " >&-"
+    done = subprocess.run(["bash", "-c", script], capture_output=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.decode().strip() == "softmax: stdout is closed"
