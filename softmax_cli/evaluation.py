@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import metrics, numerics
-from .errors import DataError, RowError
+from . import metrics
+from .errors import DataError
 from .numerics import FloatArray, IntArray
-from .pipeline import LabelSource, _check_labels, _line_error
+from .pipeline import LabelSource, checked_labels
 from .readers import ScoreSource
 
 
@@ -25,16 +25,7 @@ def labelled_blocks(
     rows = 0
     for block in source.blocks:
         scores = block.values
-        stop: int | None = None
-        error: DataError | None = None
-        try:
-            numerics.check_rows(scores)
-        except RowError as problem:
-            stop, error = problem.row, _line_error(block, problem)
-        raw = labels.labels_for(block, source.classes)
-        label_ints, _, bad, label_error = _check_labels(raw, scores.shape[1], None, block)
-        if bad is not None and (stop is None or bad < stop):
-            stop, error = bad, label_error
+        label_ints, _, _, error = checked_labels(block, source.classes, labels)
         if error is not None:
             raise error
         rows += scores.shape[0]

@@ -62,6 +62,9 @@ def _abort(writer: object) -> None:
 class LabelSource:
     """Gives the labels of a block of rows, as floats (checked later in one place)."""
 
+    #: With ``partial``, the first row of the last block that had no label, and its error.
+    missing: tuple[int, DataError] | None = None
+
     def labels_for(
         self, block: Block, classes: Sequence[str] | None, partial: bool = False
     ) -> FloatArray:
@@ -78,7 +81,6 @@ class ListedLabels(LabelSource):
     def __init__(self, tokens: Sequence[str]):
         self.tokens = [t.strip() for token in tokens for t in token.split(",") if t.strip()]
         self.used = 0
-        self.missing: tuple[int, DataError] | None = None
 
     def labels_for(
         self, block: Block, classes: Sequence[str] | None, partial: bool = False
@@ -212,6 +214,43 @@ def _check_labels(
     return safe, ignored, row, error
 
 
+Problem = tuple[int | None, DataError | None]
+
+
+def _bad_scores(block: Block) -> Problem:
+    """The first row of a block that holds a NaN or only ``-inf``, with its error."""
+    try:
+        numerics.check_rows(block.values)
+    except RowError as problem:
+        return problem.row, _line_error(block, problem)
+    return None, None
+
+
+def _earliest(*problems: Problem) -> Problem:
+    """The problem at the earliest row; on a tie, the one named first."""
+    found = [problem for problem in problems if problem[0] is not None]
+    return min(found, key=lambda problem: problem[0]) if found else (None, None)
+
+
+def checked_labels(
+    block: Block,
+    classes: Sequence[str] | None,
+    labels: LabelSource,
+    ignore: int | None = None,
+    *,
+    partial: bool = False,
+) -> tuple[np.ndarray, np.ndarray, int | None, DataError | None]:
+    """Integer labels, the ignored mask, and the first bad row (scores or label) with its error.
+
+    The rows before that row are good, so a streaming caller can write them first.
+    """
+    raw = labels.labels_for(block, classes, partial=partial)
+    label_ints, ignored, bad, label_error = _check_labels(raw, block.values.shape[1], ignore, block)
+    missing = labels.missing if partial and labels.missing is not None else (None, None)
+    stop, error = _earliest(missing, _bad_scores(block), (bad, label_error))
+    return label_ints, ignored, stop, error
+
+
 def _check_targets(targets: FloatArray, classes: int, line_at: Callable[[int], int]) -> int | None:
     """Return the first target row that is not a probability vector, or None."""
     if targets.shape[1] != classes:
@@ -262,34 +301,34 @@ def _cross_entropy_pass(
             raise InputUsageError(
                 f"--weights gives {weights.shape[0]} weights for {classes} classes"
             )
-        stop: int | None = None
-        error: DataError | None = None
-        try:
-            numerics.check_rows(scores)
-        except RowError as problem:
-            stop, error = problem.row, _line_error(block, problem)
         if feeder is not None:
             target_rows, target_lines = feeder.take(scores.shape[0])
             if target_rows.shape[0] == 0:
                 target_rows = np.empty((0, classes))  # no targets left: keep the shapes agreeing
+            short: Problem = (None, None)
             if target_rows.shape[0] < scores.shape[0]:
                 row = target_rows.shape[0]
-                if stop is None or row < stop:
-                    stop = row
-                    error = DataError(
+                short = (
+                    row,
+                    DataError(
                         f"line {block.line_of(row)}: no target row for this row "
                         f"(the targets have {feeder.taken})",
                         placed=True,
-                    )
+                    ),
+                )
+            not_probabilities: Problem = (None, None)
             if target_rows.shape[0]:
                 bad = _check_targets(target_rows, classes, target_lines)
-                if bad is not None and (stop is None or bad < stop):
-                    stop = bad
-                    error = DataError(
-                        f"targets line {target_lines(bad)}: not probabilities "
-                        "(each row must be non-negative and sum to 1)",
-                        placed=True,
+                if bad is not None:
+                    not_probabilities = (
+                        bad,
+                        DataError(
+                            f"targets line {target_lines(bad)}: not probabilities "
+                            "(each row must be non-negative and sum to 1)",
+                            placed=True,
+                        ),
                     )
+            stop, error = _earliest(_bad_scores(block), short, not_probabilities)
             count = scores.shape[0] if stop is None else stop
             log_probs = numerics.log_softmax(scores[:count], options.temperature)
             terms = numerics.cross_entropy_targets(
@@ -303,15 +342,9 @@ def _cross_entropy_pass(
             shown_labels = None
         else:
             assert labels is not None
-            raw = labels.labels_for(block, source.classes, partial=True)
-            label_ints, ignored, bad, label_error = _check_labels(
-                raw, classes, options.ignore_label, block
+            label_ints, ignored, stop, error = checked_labels(
+                block, source.classes, labels, options.ignore_label, partial=True
             )
-            if bad is not None and (stop is None or bad < stop):
-                stop, error = bad, label_error
-            missing = getattr(labels, "missing", None)
-            if missing is not None and (stop is None or missing[0] <= stop):
-                stop, error = missing  # the rows before the first one without a label are written
             count = scores.shape[0] if stop is None else stop
             log_probs = numerics.log_softmax(scores[:count], options.temperature)
             terms = numerics.cross_entropy_labels(
