@@ -38,9 +38,9 @@ def format_number(value: float, precision: int) -> str:
     if math.isinf(value):
         return "-inf" if value < 0 else "inf"
     if value != 0 and abs(value) < 0.5 * 10.0 ** (-precision):
-        return f"{value:.{max(precision - 1, 1)}e}"
+        return f"{value:.{max(precision - 1, 0)}e}"
     if abs(value) >= 1e15:
-        return f"{value:.{max(precision - 1, 1)}e}"
+        return f"{value:.{max(precision - 1, 0)}e}"
     return f"{value:.{precision}f}"
 
 
