@@ -91,6 +91,8 @@ class SoftmaxGroup(TyperGroup):
         first = args[0]
         if first in self.commands:
             return False
+        if not first.startswith("-") and not looks_like_scores(first):
+            return False  # a mistyped command: let Click say so (and suggest one)
         group_options = {opt for param in self.params for opt in param.opts}
         group_options.update({"--help", "-h"})
         return first not in group_options

@@ -300,3 +300,15 @@ def test_explain_runs_to_the_end():
     result = run("explain", "2", "1", "0.1", "--label", "0")
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
+
+
+def test_a_mistyped_command_is_a_usage_error_with_a_suggestion():
+    result = run("prob", "1", "2")
+    assert result.exit_code == 2
+    assert "No such command 'prob'" in result.stderr and "probs" in result.stderr
+
+
+def test_a_word_among_scores_of_the_shorthand_is_bad_data():
+    result = run("1", "2", "abc")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "softmax: argument 3: 'abc' is not a number"
