@@ -10,6 +10,7 @@ exactly where and to keep the rows before the bad line.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import re
@@ -610,6 +611,121 @@ def _json_document(raw: bytes, first_line: int) -> Iterator[Block]:
         )
 
 
+def _newline_counts(piece: bytes) -> np.ndarray:
+    """How many newlines come before each byte of ``piece`` (for placing rows)."""
+    return np.cumsum(np.frombuffer(piece, dtype=np.uint8) == ord("\n"))
+
+
+def _document_rows(piece: bytes, first_line: int, width: int | None) -> tuple[Block, int]:
+    """The rows of a run of whole inner arrays ``[..], [..]`` of a JSON document."""
+    starts = [match.start() for match in re.finditer(rb"\[", piece)]
+
+    def line_numbers() -> list[int]:
+        before = _newline_counts(piece)
+        return [first_line + int(before[start]) for start in starts]
+
+    fast = None
+    if not _SUSPECT_JSON.search(piece):
+        try:
+            import orjson
+
+            parsed = orjson.loads(b"[" + piece + b"]")
+            fast = np.array(parsed, dtype=np.float64)
+        except (ValueError, TypeError):
+            fast = None
+    fits = fast is not None and fast.ndim == 2 and fast.shape[1] > 0
+    if fits and fast.shape[1] == (width or fast.shape[1]):
+        return Block(values=fast, first_line=first_line, line_numbers=line_numbers), fast.shape[1]
+    try:
+        parsed = _json_loads(b"[" + piece + b"]")
+    except ValueError as problem:
+        raise _json_error(problem, b" " + piece, first_line) from None
+    lines = line_numbers()
+    rows: list[list[float]] = []
+    for index, row in enumerate(parsed):
+        line = lines[index] if index < len(lines) else first_line
+        if not isinstance(row, list) or not row:
+            raise DataError("expected a non-empty array of numbers", line=line)
+        values = [_json_number(value, line, column) for column, value in enumerate(row, 1)]
+        width = width or len(values)
+        if len(values) != width:
+            raise DataError(
+                f"line {line} has {len(values)} values, expected {width}", line=line, placed=True
+            )
+        rows.append(values)
+    block = Block(
+        values=np.array(rows, dtype=np.float64), first_line=first_line, line_numbers=lambda: lines
+    )
+    return block, width or 0
+
+
+def _closing_bracket(text: bytes) -> int:
+    """Index of the first ``]`` that closes more than it opens: the end of the document."""
+    codes = np.frombuffer(text, dtype=np.uint8)
+    running = np.cumsum((codes == ord("[")).astype(np.int64) - (codes == ord("]")))
+    return int(np.argmax(running < 0))
+
+
+def _nothing_after(rest: bytes, line: int, more: Iterator[tuple[bytes, int]]) -> None:
+    """Raise at the first non-blank byte after a JSON document, if there is one."""
+    for text, start in itertools.chain([(rest, line)], more):
+        stripped = text.lstrip()
+        if stripped:
+            where = start + text.count(b"\n", 0, len(text) - len(stripped))
+            raise DataError("extra data after the JSON document", line=where)
+
+
+def _json_document_blocks(chunks: Iterator[tuple[bytes, int]]) -> Iterator[Block]:
+    """A JSON document streamed: each run of whole inner arrays ``[...]`` is one block.
+
+    An array of arrays is cut after its last complete row as it arrives, so memory
+    stays bounded; an array of numbers is one vector and is read whole.
+    """
+    buffered = b""
+    line = 1  # the line at which ``buffered`` starts
+    opened = False
+    width: int | None = None
+    source = iter(chunks)
+    for raw, start in source:
+        if not buffered:
+            line = start
+        buffered += raw
+        if not opened:
+            body = buffered.lstrip()
+            if len(body) < 2 or not body[1:].lstrip():
+                continue
+            if body[1:].lstrip()[:1] != b"[":
+                rest = buffered + b"".join(more for more, _ in source)
+                yield from _json_document(rest, line)
+                return
+            skipped = len(buffered) - len(body) + 1
+            line += buffered.count(b"\n", 0, skipped)
+            buffered, opened = buffered[skipped:], True
+        cut = buffered.rfind(b"]")
+        if cut < 0:
+            continue
+        depth = buffered.count(b"[", 0, cut + 1) - buffered.count(b"]", 0, cut + 1)
+        if depth > 0:
+            continue
+        final = depth < 0
+        if final:  # the bracket that closes the document, not a later one
+            cut = _closing_bracket(buffered[: cut + 1])
+        piece = buffered[:cut] if final else buffered[: cut + 1]
+        lead = len(piece) - len(piece.lstrip())
+        text = piece[lead:]
+        if text.startswith(b","):
+            text = text[1:]
+        if text.strip():
+            block, width = _document_rows(text, line + piece.count(b"\n", 0, lead), width)
+            yield block
+        line += buffered.count(b"\n", 0, cut + 1)
+        buffered = buffered[cut + 1 :]
+        if final:
+            _nothing_after(buffered, line, source)
+            return
+    raise DataError("invalid JSON (it ends too early)", line=line)
+
+
 # --- detection and entry point -----------------------------------------------
 
 
@@ -661,8 +777,7 @@ def _detect(
         try:
             _json_loads(first_line)
         except ValueError:
-            raw = b"".join(raw for raw, _ in chunks)
-            return ScoreSource(blocks=_json_document(raw, 1), format=Format.JSON)
+            return ScoreSource(blocks=_json_document_blocks(chunks), format=Format.JSON)
         return ScoreSource(blocks=_ndjson_blocks(chunks), format=Format.NDJSON)
 
     text = _decode(first_line)

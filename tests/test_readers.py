@@ -186,3 +186,40 @@ def test_invalid_json_names_the_line():
 def test_empty_input_is_a_usage_error():
     with pytest.raises(InputUsageError):
         read_all(b"\n\n  \n")
+
+
+def test_a_json_document_streams_in_blocks_with_true_line_numbers():
+    rows = [[i, -i, 0.5 * i] for i in range(3000)]
+    raw = ("[\n" + ",\n".join("  " + str(row) for row in rows) + "\n]\n").encode()
+    source = open_scores(io.BytesIO(raw), chunk_bytes=4096)
+    blocks = list(source.blocks)
+    assert len(blocks) > 5
+    assert_array_equal(np.concatenate([b.values for b in blocks]), rows)
+    assert blocks[3].line_of(0) == 2 + sum(b.values.shape[0] for b in blocks[:3])
+
+
+def test_a_nan_deep_in_a_json_document_names_its_line():
+    source = open_scores(io.BytesIO(b"[\n [1, 2],\n [3, NaN]\n]\n"))
+    block = next(source.blocks)
+    assert np.isnan(block.values[1, 1]) and block.line_of(1) == 3
+
+
+def test_a_bad_value_in_a_json_document_names_line_and_value():
+    with pytest.raises(DataError) as caught:
+        read_all(b'[\n [1, 2],\n [3, "x"]\n]\n')
+    assert str(caught.value) == 'line 3, column 2: "x" is not a number'
+
+
+def test_a_json_document_cut_short_is_an_error():
+    with pytest.raises(DataError, match="ends too early"):
+        read_all(b"[\n [1, 2],\n [3, 4]\n")
+
+
+def test_data_after_a_json_document_is_an_error_at_its_line():
+    with pytest.raises(DataError, match="line 5: extra data after the JSON document"):
+        read_all(b"[\n [1, 2],\n [3, 4]\n]\n x\n")
+
+
+def test_a_pretty_printed_json_vector_is_one_row():
+    _, values, _ = read_all(b"[\n  3,\n  1,\n  0.2\n]\n")
+    assert_array_equal(values, [[3, 1, 0.2]])
