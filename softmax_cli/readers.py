@@ -16,7 +16,7 @@ import math
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import BinaryIO
 
@@ -61,10 +61,8 @@ class ScoreSource:
     blocks: Iterator[Block]
     classes: list[str] | None = None
     single_vector: bool = False
-    label_column_name: str | None = None
     format: Format = Format.DELIMITED
     delimiter: str | None = None
-    detail: dict[str, object] = field(default_factory=dict)
 
 
 def parse_number(text: str) -> float:
@@ -211,17 +209,13 @@ class _Layout:
     width: int
     label_index: int | None
     label_lookup: dict[str, int]
-    first_line: int
 
 
-def _resolve_label_column(
-    column: str | None, names: list[str] | None, width: int
-) -> tuple[int | None, str | None]:
+def _resolve_label_column(column: str | None, names: list[str] | None, width: int) -> int | None:
     if column is None:
-        return None, None
+        return None
     if names is not None and column in names:
-        index = names.index(column)
-        return index, column
+        return names.index(column)
     try:
         index = int(column)
     except ValueError:
@@ -234,7 +228,7 @@ def _resolve_label_column(
         ) from None
     if not 0 <= index < width:
         raise InputUsageError(f"--label-column {index} is out of range for {width} columns")
-    return index, (names[index] if names is not None else str(index))
+    return index
 
 
 def _parse_slowly(
@@ -428,7 +422,6 @@ def _delimited_blocks(chunks: Iterator[tuple[bytes, int]], layout: _Layout) -> I
 def _single_vector_block(blocks: Iterator[Block]) -> Iterator[Block]:
     """Join a one-column input into one row: ``seq 5 | softmax`` is one vector."""
     parts: list[FloatArray] = []
-    label_parts: list[FloatArray] = []
     first_line = None
     for block in blocks:
         if first_line is None:
@@ -438,8 +431,6 @@ def _single_vector_block(blocks: Iterator[Block]) -> Iterator[Block]:
             # Found here, where each value still has its line; in the joined vector it has none.
             raise DataError("value is NaN", line=block.line_of(int(np.argmax(nan))), column=1)
         parts.append(block.values[:, 0] if block.values.shape[1] else block.values[:, :0])
-        if block.labels is not None:
-            label_parts.append(block.labels)
     if not parts:
         return
     vector = np.concatenate(parts)[np.newaxis, :]
@@ -479,27 +470,17 @@ def _json_number(value: object, line: int, column: int) -> float:
     raise DataError(f"{json.dumps(value)[:40]} is not a number", line=line, column=column)
 
 
-def _json_rows(document: object, line: int, whole: bool = False) -> list[list[float]]:
-    """Rows from one JSON value: an array of numbers, or an array of such arrays.
-
-    In a ``whole`` document the lines of the values are unknown, so an error names
-    the row and the value's place in it instead of a line and a column.
-    """
+def _json_rows(document: object, line: int) -> list[list[float]]:
+    """Rows from one JSON value on ``line``: an array of numbers, or an array of such arrays."""
     if not isinstance(document, list):
         raise DataError("expected a JSON array of numbers or of arrays", line=line)
     if not document or any(item == [] for item in document):
         raise DataError("an empty array holds no scores", line=line)
     if document and all(isinstance(item, list) for item in document):
-        rows = []
-        for number, row in enumerate(document, start=1):
-            try:
-                rows.append([_json_number(v, line, c) for c, v in enumerate(row, start=1)])
-            except DataError as error:
-                if not whole:
-                    raise
-                where = f"row {number}, value {error.column}"
-                raise DataError(f"{where}: {error.message}", placed=True) from None
-        return rows
+        return [
+            [_json_number(value, line, column) for column, value in enumerate(row, start=1)]
+            for row in document
+        ]
     if any(isinstance(item, list) for item in document):
         raise DataError("mixes numbers and arrays; expected one or the other", line=line)
     return [[_json_number(value, line, column) for column, value in enumerate(document, start=1)]]
@@ -508,32 +489,33 @@ def _json_rows(document: object, line: int, whole: bool = False) -> list[list[fl
 _SUSPECT_JSON = re.compile(rb'true|false|null|"|NaN|Infinity')
 
 
+def _plain_json_rows(body: bytes) -> FloatArray | None:
+    """``[..],[..]`` of plain JSON numbers as rows, in one orjson call; None for anything else.
+
+    Anything that needs a closer look (strings, ``null``, ``NaN`` tokens, ragged or
+    empty or nested rows) returns None, and the caller reads it value by value.
+    """
+    if _SUSPECT_JSON.search(body):
+        return None
+    import orjson
+
+    try:
+        table = np.array(orjson.loads(b"[" + body + b"]"), dtype=np.float64)
+    except (ValueError, TypeError):
+        return None
+    return table if table.ndim == 2 and table.shape[1] else None
+
+
 def _ndjson_blocks(chunks: Iterator[tuple[bytes, int]]) -> Iterator[Block]:
     width: int | None = None
     for raw, first_line in chunks:
         lines = raw.split(b"\n")
-        fast = None
-        if not _SUSPECT_JSON.search(raw):
-            body = b",".join(line for line in lines if not _is_blank(line))
-            try:
-                import orjson
-
-                parsed = orjson.loads(b"[" + body + b"]")
-                if all(
-                    isinstance(item, list) and item and not isinstance(item[0], list)
-                    for item in parsed
-                ):
-                    fast = np.array(parsed, dtype=np.float64)
-            except (ValueError, TypeError):
-                fast = None
-        if fast is not None and fast.ndim == 2 and (width is None or fast.shape[1] == width):
+        fast = _plain_json_rows(b",".join(line for line in lines if not _is_blank(line)))
+        if fast is not None and fast.shape[1] == (width or fast.shape[1]):
             width = fast.shape[1]
-            if fast.shape[0]:
-                yield Block(
-                    values=fast,
-                    first_line=first_line,
-                    line_numbers=_line_numbers_of(raw, first_line),
-                )
+            yield Block(
+                values=fast, first_line=first_line, line_numbers=_line_numbers_of(raw, first_line)
+            )
             continue
         rows: list[list[float]] = []
         numbers: list[int] = []
@@ -593,22 +575,14 @@ def _json_error(problem: ValueError, raw: bytes, first_line: int) -> DataError:
     return DataError(f"invalid JSON ({reason})", line=line, column=column)
 
 
-def _json_document(raw: bytes, first_line: int) -> Iterator[Block]:
+def _json_vector(raw: bytes, first_line: int) -> Iterator[Block]:
+    """A JSON array of numbers, read whole: it is one vector, as a single column is."""
     try:
         document = _json_loads(raw)
     except ValueError as problem:
         raise _json_error(problem, raw, first_line) from None
-    rows = _json_rows(document, first_line, whole=True)
-    width = len(rows[0]) if rows else 0
-    for number, row in enumerate(rows, start=1):
-        if len(row) != width:
-            raise DataError(f"row {number} has {len(row)} values, expected {width}", placed=True)
-    if rows:
-        yield Block(
-            values=np.array(rows, dtype=np.float64),
-            first_line=first_line,
-            line_numbers=lambda: [first_line] * len(rows),
-        )
+    (row,) = _json_rows(document, first_line)  # its first item is no array: one row or an error
+    yield Block(values=np.array([row], dtype=np.float64), first_line=first_line)
 
 
 def _newline_counts(piece: bytes) -> np.ndarray:
@@ -624,17 +598,8 @@ def _document_rows(piece: bytes, first_line: int, width: int | None) -> tuple[Bl
         before = _newline_counts(piece)
         return [first_line + int(before[start]) for start in starts]
 
-    fast = None
-    if not _SUSPECT_JSON.search(piece):
-        try:
-            import orjson
-
-            parsed = orjson.loads(b"[" + piece + b"]")
-            fast = np.array(parsed, dtype=np.float64)
-        except (ValueError, TypeError):
-            fast = None
-    fits = fast is not None and fast.ndim == 2 and fast.shape[1] > 0
-    if fits and fast.shape[1] == (width or fast.shape[1]):
+    fast = _plain_json_rows(piece)
+    if fast is not None and fast.shape[1] == (width or fast.shape[1]):
         return Block(values=fast, first_line=first_line, line_numbers=line_numbers), fast.shape[1]
     try:
         parsed = _json_loads(b"[" + piece + b"]")
@@ -696,7 +661,7 @@ def _json_document_blocks(chunks: Iterator[tuple[bytes, int]]) -> Iterator[Block
                 continue
             if body[1:].lstrip()[:1] != b"[":
                 rest = buffered + b"".join(more for more, _ in source)
-                yield from _json_document(rest, line)
+                yield from _json_vector(rest, line)
                 return
             skipped = len(buffered) - len(body) + 1
             line += buffered.count(b"\n", 0, skipped)
@@ -729,13 +694,6 @@ def _json_document_blocks(chunks: Iterator[tuple[bytes, int]]) -> Iterator[Block
 # --- detection and entry point -----------------------------------------------
 
 
-def _chain(
-    first: list[tuple[bytes, int]], rest: Iterator[tuple[bytes, int]]
-) -> Iterator[tuple[bytes, int]]:
-    yield from first
-    yield from rest
-
-
 def open_scores(
     stream: BinaryIO,
     *,
@@ -759,7 +717,9 @@ def open_scores(
             break
     if first_text is None:
         raise InputUsageError("no scores in the input")
-    return _detect(first_text, first_number, _chain(seen, chunks), delimiter, header, label_column)
+    return _detect(
+        first_text, first_number, itertools.chain(seen, chunks), delimiter, header, label_column
+    )
 
 
 def _detect(
@@ -790,7 +750,7 @@ def _detect(
     is_header = header if header is not None else any(f and not _looks_numeric(f) for f in fields)
     names = [_unquote(name) for name in fields] if is_header else None
     width = len(fields)
-    label_index, label_name = _resolve_label_column(label_column, names, width)
+    label_index = _resolve_label_column(label_column, names, width)
     if label_index is not None and width == 1:
         raise InputUsageError(f"--label-column {label_column}: no scores are left beside it")
     classes = None
@@ -798,7 +758,7 @@ def _detect(
     if names is not None:
         classes = [name for index, name in enumerate(names) if index != label_index]
         lookup = {name: index for index, name in enumerate(classes)}
-    layout = _Layout(delimiter, width, label_index, lookup, first_number)
+    layout = _Layout(delimiter, width, label_index, lookup)
     if is_header:
         chunks = _skip_header(chunks, first_number)
     blocks = _delimited_blocks(chunks, layout)
@@ -809,7 +769,6 @@ def _detect(
         blocks=blocks,
         classes=None if single else classes,
         single_vector=single,
-        label_column_name=label_name,
         format=Format.DELIMITED,
         delimiter=delimiter,
     )
