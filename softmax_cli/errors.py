@@ -36,13 +36,11 @@ class DataError(SoftmaxError):
         line: int | None = None,
         column: int | None = None,
         *,
-        source: str = "",
         placed: bool = False,
     ):
         self.message = message
         self.line = line
         self.column = column
-        self.source = source
         self.placed = placed
         super().__init__(str(self))
 
@@ -53,8 +51,7 @@ class DataError(SoftmaxError):
         if self.column is not None and not self.placed:
             where.append(f"column {self.column}")
         prefix = ", ".join(where)
-        text = f"{prefix}: {self.message}" if prefix else self.message
-        return f"{self.source}: {text}" if self.source else text
+        return f"{prefix}: {self.message}" if prefix else self.message
 
 
 class InputUsageError(SoftmaxError):

@@ -20,9 +20,9 @@ from .writers import LossDetails, LossSummary, LossWriter, RowWriter
 Operation = Callable[[FloatArray, float], FloatArray]
 
 
-def _line_error(block: Block, error: RowError, source: str = "") -> DataError:
-    line = block.line_of(error.row)
-    return DataError(error.message, line=line, source=source)
+def _line_error(block: Block, error: RowError) -> DataError:
+    """A bad row from the core, placed at the input line it came from."""
+    return DataError(error.message, line=block.line_of(error.row))
 
 
 def run_rows(
