@@ -20,7 +20,9 @@ from typer.core import TyperCommand, TyperGroup
 from typer.core import TyperOption as Option
 
 from .entry import (
+    FORMATS,
     PROGRAM,
+    REDUCTIONS,
     default_format,
     exit_code_for,
     is_terminal,
@@ -160,18 +162,9 @@ def stdout_is_terminal() -> bool:
 # --- shared options ----------------------------------------------------------
 
 
-class OutputFormat(str, Enum):
-    table = "table"
-    csv = "csv"
-    tsv = "tsv"
-    json = "json"
-    ndjson = "ndjson"
-
-
-class Reduction(str, Enum):
-    mean = "mean"
-    sum = "sum"
-    none = "none"
+# The choices Typer offers and checks, from the one list the quick entry point uses too.
+OutputFormat = Enum("OutputFormat", {name: name for name in FORMATS}, type=str)
+Reduction = Enum("Reduction", {name: name for name in REDUCTIONS}, type=str)
 
 
 def _check_temperature(value: float) -> float:
@@ -359,13 +352,6 @@ def _scores(
         return
     with _input_stream(input_path) as stream:
         yield open_scores(stream, delimiter=delimiter, header=header, label_column=label_column)
-
-
-def _output() -> BinaryIO:
-    out = stdout_bytes()
-    if out is None:
-        raise OSError("stdout is closed")
-    return out
 
 
 def _format_name(requested: OutputFormat | None) -> str:
@@ -661,7 +647,7 @@ def evaluate(
     ks = _parse_top_k(top_k)
     with _scores(scores, input_path, delimiter, header, label_column) as source:
         report = run_evaluate(source, label_source, bins=bins, top_k=ks, temperature=temperature)
-        out = _output()
+        out = stdout_bytes()
         write_evaluation(
             _format_name(output_format), out, report, source.classes, precision, no_color
         )
@@ -704,7 +690,7 @@ def calibrate(
     with _scores(scores, input_path, delimiter, header, label_column) as source:
         rows, label_ints = collect(source, label_source)
     result = run_calibrate(rows, label_ints, bins=bins)
-    out = _output()
+    out = stdout_bytes()
     format_name = _format_name(output_format)
     if not apply:
         from .reports import write_calibration
@@ -802,7 +788,7 @@ def explain(
         classes=source.classes,
         temperatures=temperatures,
     )
-    out = _output()
+    out = stdout_bytes()
     if output_format is not None and output_format.value in ("json", "ndjson"):
         out.write(render_json(steps))
     else:

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from .readers import ScoreSource
 
 PROGRAM = "softmax"
+FORMATS = ("table", "csv", "tsv", "json", "ndjson")
+REDUCTIONS = ("mean", "sum", "none")
 
 
 def looks_like_scores(token: str) -> bool:
@@ -80,19 +82,12 @@ def default_format(stdout_is_terminal: bool) -> str:
     return "table" if stdout_is_terminal else "csv"
 
 
-def stdout_bytes() -> BinaryIO | None:
-    """Our stdout as bytes, after anything already written as text; None when it is closed."""
+def stdout_bytes() -> BinaryIO:
+    """Our stdout as bytes, after anything already written to it as text."""
     if sys.stdout is None:
-        return None
+        raise OSError("stdout is closed")
     sys.stdout.flush()
     return sys.stdout.buffer
-
-
-def _require_stdout() -> BinaryIO:
-    out = stdout_bytes()
-    if out is None:
-        raise OSError("stdout is closed")
-    return out
 
 
 def write_rows(
@@ -111,7 +106,7 @@ def write_rows(
 
     operation = numerics.softmax if operation_name == "softmax" else numerics.log_softmax
     settings = RowSettings(operation_name, temperature, precision, source.single_vector)
-    out = _require_stdout()
+    out = stdout_bytes()
     writer = make_row_writer(format_name, out, settings, no_color=no_color)
     run_rows(source, operation, temperature, writer)
     out.flush()
@@ -131,7 +126,7 @@ def write_losses(
     from .pipeline import run_cross_entropy
     from .writers import make_loss_writer
 
-    out = _require_stdout()
+    out = stdout_bytes()
     writer = make_loss_writer(format_name, out, options.reduction, precision, no_color=no_color)
     summary = run_cross_entropy(source, options, writer, labels=labels, targets=targets)
     out.flush()

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .entry import (
+    FORMATS,
+    REDUCTIONS,
     default_format,
     exit_code_for,
     is_terminal,
@@ -37,8 +39,6 @@ COMMANDS = {
     "cross-entropy": "cross_entropy",
     "xent": "cross_entropy",
 }
-REDUCTIONS = ("mean", "sum", "none")
-FORMATS = ("table", "csv", "tsv", "json", "ndjson")
 # Values taken here only when their meaning is beyond doubt; others go to cli.py.
 _PLAIN_TEMPERATURE = re.compile(r"[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _PLAIN_PRECISION = re.compile(r"0|[1-9][0-9]?")

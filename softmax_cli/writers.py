@@ -18,7 +18,6 @@ import orjson
 
 from .numerics import FloatArray
 
-FORMATS = ("table", "csv", "tsv", "json", "ndjson")
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 
 
