@@ -14,7 +14,7 @@ import orjson
 
 from .evaluation import Calibration
 from .metrics import Bin, Report
-from .writers import _text, json_value
+from .writers import float_text, json_value
 
 DIAGRAM_WIDTH = 24
 SOLID, OVER, UNDER = "█", "░", "▓"
@@ -91,7 +91,7 @@ def calibration_json(
 def _delimited(
     names: list[str], values: list[float | int], separator: str, precision: int | None
 ) -> bytes:
-    cells = [str(v) if isinstance(v, int) else _text(v, precision) for v in values]
+    cells = [str(v) if isinstance(v, int) else float_text(v, precision) for v in values]
     return (separator.join(names) + "\n" + separator.join(cells) + "\n").encode()
 
 
@@ -156,12 +156,6 @@ def write_calibration(
 
 
 # --- tables ------------------------------------------------------------------
-
-
-def _release(stream: Any) -> None:
-    """Flush the console's text wrapper and detach it, so collecting it cannot close stdout."""
-    stream.flush()
-    stream.detach()
 
 
 def reliability_bar(accuracy: float, confidence: float, width: int = DIAGRAM_WIDTH) -> str:
@@ -246,7 +240,7 @@ def render_evaluation_table(
         f"[blue]{UNDER}[/blue] underconfident",
         highlight=False,
     )
-    _release(stream)
+    stream.flush()
 
 
 def render_calibration_table(
@@ -274,4 +268,4 @@ def render_calibration_table(
         f"({result.fit.iterations} passes): T = {temperature!r}",
         highlight=False,
     )
-    _release(stream)
+    stream.flush()

@@ -75,15 +75,6 @@ class _TextOut:
     def flush(self) -> None:
         self.out.flush()
 
-    def detach(self) -> BinaryIO:
-        """Hand back the binary stream (as ``io.TextIOWrapper.detach`` does); it stays open."""
-        self.out.flush()
-        return self.out
-
-    def close(self) -> None:
-        """Never close our stdout: the caller owns it."""
-        self.out.flush()
-
     def isatty(self) -> bool:
         if self.terminal is not None:
             return self.terminal

@@ -29,7 +29,7 @@ def _rounded(values: FloatArray, precision: int | None) -> FloatArray:
     return np.array(flat, dtype=np.float64).reshape(values.shape)
 
 
-def _text(value: float, precision: int | None) -> str:
+def float_text(value: float, precision: int | None) -> str:
     """One float as delimited text: shortest round-trip, or ``precision`` digits."""
     if precision is not None:
         return f"{value:.{precision}g}"
@@ -67,7 +67,8 @@ def delimited_lines(values: FloatArray, separator: str, precision: int | None) -
     if precision is None and values.size and np.isfinite(values).all():
         return _shortest_lines(values, separator)
     return "".join(
-        separator.join(_text(value, precision) for value in row) + "\n" for row in values.tolist()
+        separator.join(float_text(value, precision) for value in row) + "\n"
+        for row in values.tolist()
     ).encode()
 
 
@@ -295,7 +296,7 @@ class DelimitedLossWriter:
 
     def finish(self, summary: LossSummary) -> None:
         if self.reduction != "none":
-            self.out.write((_text(summary.loss, self.precision) + "\n").encode())
+            self.out.write((float_text(summary.loss, self.precision) + "\n").encode())
         self.out.flush()
 
 
