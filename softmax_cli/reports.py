@@ -194,6 +194,7 @@ def render_evaluation_table(
 ) -> None:
     """The metrics, then the reliability diagram: one bar per confidence bin."""
     from rich.table import Table
+    from rich.text import Text
 
     from .tables import format_number, make_console
 
@@ -219,12 +220,11 @@ def render_evaluation_table(
     diagram.add_column("accuracy, 0 to 1", no_wrap=True, min_width=DIAGRAM_WIDTH)
     for item in report.bins:
         empty = item.count == 0
-        bar = reliability_bar(item.accuracy, item.confidence)
-        solid = bar.rstrip(OVER + UNDER)
-        shade = bar[len(solid) :]
-        if shade:
-            colour = "red" if shade[0] == OVER else "blue"
-            bar = f"{solid}[{colour}]{shade}[/{colour}]"
+        drawn = reliability_bar(item.accuracy, item.confidence)
+        solid = drawn.rstrip(OVER + UNDER)
+        shade = drawn[len(solid) :]
+        colour = "red" if shade[:1] == OVER else "blue"
+        bar = Text.assemble(solid, (shade, colour))  # styles, not markup: names stay literal
         diagram.add_row(
             f"{item.lower:.2f}-{item.upper:.2f}",
             str(item.count),
@@ -236,8 +236,13 @@ def render_evaluation_table(
         )
     console.print(diagram)
     console.print(
-        f"{SOLID} accuracy   [red]{OVER}[/red] overconfident (confidence above accuracy)   "
-        f"[blue]{UNDER}[/blue] underconfident",
+        Text.assemble(
+            f"{SOLID} accuracy   ",
+            (OVER, "red"),
+            " overconfident (confidence above accuracy)   ",
+            (UNDER, "blue"),
+            " underconfident",
+        ),
         highlight=False,
     )
     stream.flush()

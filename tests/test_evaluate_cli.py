@@ -158,6 +158,14 @@ def test_evaluate_table_shows_metrics_and_a_reliability_diagram():
     assert "░" * 18 in diagram_row and "█" not in diagram_row
 
 
+def test_evaluate_table_legend_and_bars_carry_no_markup_tags():
+    result = run("evaluate", f"{LOG3},0;0,{LOG3}", "--labels", "1,1", "--bins", "4", "-o", "table")
+    assert result.exit_code == 0, result.stderr
+    legend = result.stdout.rstrip().splitlines()[-1]
+    assert legend == "█ accuracy   ░ overconfident (confidence above accuracy)   ▓ underconfident"
+    assert "[/" not in result.stdout and "[red]" not in result.stdout
+
+
 def test_evaluate_table_through_a_real_pipe_exits_zero():
     result = subprocess.run(
         [sys.executable, "-m", "softmax_cli", "evaluate", "2,1,0.1", "--labels", "0"],
