@@ -319,14 +319,11 @@ class JsonLossWriter:
         if losses.shape[0] == 0:
             return
         body = json_rows(losses.reshape(1, -1), self.precision)[1:-1]
-        if self.lines:
-            if self.reduction == "none":
-                self.out.write(body.replace(b",", b"\n") + b"\n")
-            return
-        if self.any_rows:
-            self.out.write(b",")
-        self.out.write(body)
-        self.any_rows = True
+        if not self.lines:
+            self.out.write(b"," + body if self.any_rows else body)
+            self.any_rows = True
+        elif self.reduction == "none":
+            self.out.write(body.replace(b",", b"\n") + b"\n")
         self.out.flush()
 
     def finish(self, summary: LossSummary) -> None:
