@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import typer.main
+from probes import probe
 
 from softmax_cli.cli import app
 
@@ -180,36 +181,16 @@ def test_every_long_option_of_a_command_is_offered(
     assert declared | {"--help"} <= offered
 
 
-PROBE = """
-import sys
-from softmax_cli.cli import main
-try:
-    main()
-except SystemExit:
-    pass
-heavy = sorted({name.split(".")[0] for name in sys.modules} & {"numpy", "rich", "orjson"})
-print("HEAVY=" + ",".join(heavy), file=sys.stderr)
-"""
-
-
-def heavy_imports(args: list[str], **env: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return result.stderr.rsplit("HEAVY=", 1)[1].strip()
+HEAVY = {"numpy", "rich", "orjson"}
 
 
 def test_tab_is_answered_without_importing_numpy_or_rich() -> None:
     env = {"_SOFTMAX_COMPLETE": "complete_bash", "COMP_WORDS": "softmax cro", "COMP_CWORD": "1"}
-    assert heavy_imports([], **env) == ""
+    assert probe("cli", **env).imported & HEAVY == set()
 
 
 def test_version_is_answered_without_importing_numpy_or_rich() -> None:
-    assert heavy_imports(["--version"]) == ""
+    assert probe("cli", "--version").imported & HEAVY == set()
 
 
 def test_readme_installs_each_committed_script_and_names_typers_installer() -> None:

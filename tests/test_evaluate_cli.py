@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from probes import probe
 from scipy import optimize, special
 from typer.testing import CliRunner
 
@@ -186,14 +187,9 @@ def test_evaluate_table_through_a_real_pipe_exits_zero():
 
 
 def test_evaluate_csv_does_not_import_rich():
-    code = (
-        "import sys\n"
-        "from softmax_cli.cli import app\n"
-        "app(['evaluate', '2,1,0.1', '--labels', '0', '-o', 'csv'], standalone_mode=False)\n"
-        "assert 'rich' not in sys.modules, 'rich was imported'\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    result = probe("cli", "evaluate", "2,1,0.1", "--labels", "0", "-o", "csv")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "rich" not in result.imported
 
 
 # --- evaluate: bad input ----------------------------------------------------------

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import math
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from probes import probe
 from typer.testing import CliRunner
 
 from softmax_cli import cli, launch
@@ -18,44 +18,29 @@ from softmax_cli.cli import app
 
 runner = CliRunner()
 
-LOADED = """
-import atexit, sys
-
-def report():
-    loaded = {name.split(".")[0] for name in sys.modules} & {"typer", "pydantic", "rich"}
-    sys.stderr.write(" ".join(sorted(loaded)) + "\\n")
-
-atexit.register(report)
-sys.argv = ["softmax", *sys.argv[1:]]
-from softmax_cli.launch import main
-main()
-"""
-
-
-def run_entry_point(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-c", LOADED, *args], capture_output=True, timeout=60, check=True
-    )
+SLOW_TO_IMPORT = {"typer", "pydantic", "rich"}
 
 
 def test_a_csv_one_liner_loads_neither_typer_nor_rich():
-    result = run_entry_point("2", "1", "0.1", "-o", "csv")
-    assert result.stderr == b"\n"
+    result = probe("launch", "2", "1", "0.1", "-o", "csv")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.imported & SLOW_TO_IMPORT == set()
     exps = [math.exp(x - 2) for x in (2, 1, 0.1)]
     expected = [e / sum(exps) for e in exps]
-    got = [float(field) for field in result.stdout.decode().strip().split(",")]
+    got = [float(field) for field in result.stdout.strip().split(",")]
     assert got == pytest.approx(expected, rel=1e-15)
 
 
 def test_a_table_one_liner_loads_rich_but_not_typer():
-    result = run_entry_point("logprobs", "-1", "-inf", "3", "-o", "table")
-    assert result.stderr == b"rich\n"
-    assert b"-inf" in result.stdout
+    result = probe("launch", "logprobs", "-1", "-inf", "3", "-o", "table")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.imported & SLOW_TO_IMPORT == {"rich"}
+    assert "-inf" in result.stdout
 
 
 def test_anything_else_goes_to_the_full_command_line():
-    result = run_entry_point("probs", "2", "1", "--delimiter", ",", "-o", "csv")
-    assert b"typer" in result.stderr.split()
+    result = probe("launch", "probs", "2", "1", "--delimiter", ",", "-o", "csv")
+    assert "typer" in result.imported
 
 
 def run_launch(args: list[str], stdin: bytes, capfdbinary) -> tuple[int, bytes, bytes]:
@@ -152,15 +137,10 @@ def test_piped_input_matches_the_full_command_line(args, stdin, capfdbinary):
 
 
 def test_piped_input_loads_neither_typer_nor_rich():
-    result = subprocess.run(
-        [sys.executable, "-c", LOADED, "-o", "csv"],
-        input=b"2,1,0.1\n",
-        capture_output=True,
-        timeout=60,
-        check=True,
-    )
-    assert result.stderr == b"\n"
-    assert result.stdout.count(b",") == 2
+    result = probe("launch", "-o", "csv", stdin="2,1,0.1\n")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.imported & SLOW_TO_IMPORT == set()
+    assert result.stdout.count(",") == 2
 
 
 score_token = st.one_of(

@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 import math
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from probes import probe
 from scipy import special
 from typer.testing import CliRunner
 
@@ -202,13 +201,8 @@ def test_tables_honour_no_color_and_pipes(args):
 
 
 def test_a_plain_csv_run_never_imports_rich():
-    code = (
-        "import sys\n"
-        "from softmax_cli.cli import app\n"
-        "app(['2', '1', '0.1', '-o', 'csv'], standalone_mode=False)\n"
-        "assert not [m for m in sys.modules if m.split('.')[0] == 'rich'], 'rich imported'\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    result = probe("cli", "2", "1", "0.1", "-o", "csv")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "rich" not in result.imported
     printed = [float(v) for v in result.stdout.strip().split(",")]
     assert printed == special.softmax([2.0, 1.0, 0.1]).tolist()

@@ -1,0 +1,56 @@
+"""Run softmax in a fresh interpreter and see which packages it imported.
+
+Start-up cost is a promise (no Rich for csv, no Typer for plain one-liners, no
+NumPy on TAB); only a new process shows what a run really imports.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+MARKER = "\nIMPORTED="
+
+PROBE = f"""
+import sys
+entry = sys.argv.pop(1)
+sys.argv[0] = "softmax"
+code = 0
+try:
+    if entry == "launch":
+        from softmax_cli.launch import main
+    else:
+        from softmax_cli.cli import main
+    main()
+except SystemExit as stop:
+    code = stop.code
+imported = sorted({{name.split(".")[0] for name in sys.modules}})
+sys.stderr.write({MARKER!r} + ",".join(imported) + "\\n")
+sys.exit(code)
+"""
+
+
+@dataclass
+class ProbedRun:
+    """What one run printed, how it exited, and the top-level packages it imported."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    imported: set[str]
+
+
+def probe(entry: str, *args: str, stdin: str | None = None, **env: str) -> ProbedRun:
+    """Run ``softmax ARGS`` through ``entry`` (``launch`` or ``cli``) and list its imports."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, entry, *args],
+        input=stdin,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    stderr, _, imported = result.stderr.rpartition(MARKER)
+    return ProbedRun(result.returncode, result.stdout, stderr, set(imported.split(",")))
