@@ -422,6 +422,38 @@ logprobs = app.command("logprobs", cls=ScoresCommand)(
 )
 
 
+LabelList = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-l",
+        "--labels",
+        metavar="LABELS",
+        help="One label per row: class indices from 0 or class names, "
+        "comma-separated (e.g. 0,2,1).",
+        rich_help_panel="Labels",
+    ),
+]
+LabelColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--label-column",
+        metavar="COL",
+        help="Take the labels from this column (name or 0-based index).",
+        rich_help_panel="Labels",
+    ),
+]
+
+
+def _label_source(labels: list[str] | None, label_column: str | None, command: str) -> Any:
+    from .pipeline import ColumnLabels, ListedLabels
+
+    if labels is not None and label_column is not None:
+        raise InputUsageError("give the labels one way: --labels or --label-column")
+    if labels is None and label_column is None:
+        raise InputUsageError(f"{command} needs labels: --labels 0,2,1 or --label-column COL")
+    return ListedLabels(labels) if labels is not None else ColumnLabels()
+
+
 def _parse_weights(text: str | None) -> list[float] | None:
     if text is None:
         return None
@@ -436,26 +468,8 @@ def _parse_weights(text: str | None) -> list[float] | None:
 
 def cross_entropy(
     scores: Scores = None,
-    labels: Annotated[
-        list[str] | None,
-        typer.Option(
-            "-l",
-            "--labels",
-            metavar="LABELS",
-            help="One label per row: class indices from 0 or class names, "
-            "comma-separated (e.g. 0,2,1).",
-            rich_help_panel="Labels",
-        ),
-    ] = None,
-    label_column: Annotated[
-        str | None,
-        typer.Option(
-            "--label-column",
-            metavar="COL",
-            help="Take the labels from this column (name or 0-based index).",
-            rich_help_panel="Labels",
-        ),
-    ] = None,
+    labels: LabelList = None,
+    label_column: LabelColumn = None,
     targets: Annotated[
         str | None,
         typer.Option(
@@ -518,7 +532,7 @@ def cross_entropy(
 
     `xent` is short for `cross-entropy`.
     """
-    from .pipeline import ColumnLabels, ListedLabels, LossOptions
+    from .pipeline import LossOptions
 
     given = sum(x is not None for x in (labels, label_column, targets))
     if given != 1:
@@ -544,11 +558,7 @@ def cross_entropy(
                 raise InputUsageError("scores and --targets cannot both come from stdin")
             target_source = stack.enter_context(_scores(None, targets, None, None))
         label_source = (
-            ListedLabels(labels)
-            if labels is not None
-            else ColumnLabels()
-            if label_column is not None
-            else None
+            None if targets is not None else _label_source(labels, label_column, "cross-entropy")
         )
         write_losses(
             source,
@@ -567,39 +577,12 @@ app.command("xent", cls=ScoresCommand, hidden=True)(cross_entropy)
 
 # --- evaluate and calibrate --------------------------------------------------
 
-LabelList = Annotated[
-    list[str] | None,
-    typer.Option(
-        "-l",
-        "--labels",
-        metavar="LABELS",
-        help="One label per row: class indices from 0 or class names, comma-separated.",
-    ),
-]
-LabelColumn = Annotated[
-    str | None,
-    typer.Option(
-        "--label-column",
-        metavar="COL",
-        help="Take the labels from this column (name or 0-based index).",
-    ),
-]
 Bins = Annotated[
     int,
     typer.Option(
         "--bins", min=1, max=100_000, metavar="M", help="Equal-width confidence bins for ECE/MCE."
     ),
 ]
-
-
-def _label_source(labels: list[str] | None, label_column: str | None, command: str) -> Any:
-    from .pipeline import ColumnLabels, ListedLabels
-
-    if labels is not None and label_column is not None:
-        raise InputUsageError("give the labels one way: --labels or --label-column")
-    if labels is None and label_column is None:
-        raise InputUsageError(f"{command} needs labels: --labels 0,2,1 or --label-column COL")
-    return ListedLabels(labels) if labels is not None else ColumnLabels()
 
 
 def _parse_top_k(text: str) -> list[int]:
