@@ -664,32 +664,27 @@ def calibrate(
     the scores in memory as float64: 8 bytes x rows x classes (80 MB for a million
     rows of 10 classes), briefly twice that while the blocks are joined.
     """
-    from .evaluation import collect, run_calibrate
-    from .metrics import FIT_CHUNK_ROWS
-    from .numerics import softmax
-    from .writers import RowSettings, make_row_writer
+    from .evaluation import collect, in_slices, run_calibrate
 
     label_source = _label_source(labels, label_column, "calibrate")
     with _scores(scores, input_path, delimiter, header, label_column) as source:
         rows, label_ints = collect(source, label_source)
     result = run_calibrate(rows, label_ints, bins=bins)
-    out = stdout_bytes()
     format_name = _format_name(output_format)
-    if not apply:
-        from .reports import write_calibration
-
-        write_calibration(format_name, out, result, source.classes, precision, no_color)
+    if apply:
+        write_rows(
+            in_slices(rows, source),
+            "softmax",
+            format_name,
+            temperature=result.fit.temperature,
+            precision=precision,
+            no_color=no_color,
+        )
         return
-    temperature = result.fit.temperature
-    settings = RowSettings("softmax", temperature, precision, source.single_vector)
-    writer = make_row_writer(format_name, out, settings, no_color=no_color)
-    writer.start(source.classes)
-    step = FIT_CHUNK_ROWS
-    for start in range(0, rows.shape[0], step):
-        chunk = rows[start : start + step]
-        writer.rows(softmax(chunk, temperature), chunk, start)
-    writer.finish()
-    out.flush()
+    from .reports import write_calibration
+
+    out = stdout_bytes()
+    write_calibration(format_name, out, result, source.classes, precision, no_color)
 
 
 @app.command(cls=ScoresCommand)

@@ -15,7 +15,7 @@ from . import metrics
 from .errors import DataError
 from .numerics import FloatArray, IntArray
 from .pipeline import LabelSource, checked_labels
-from .readers import ScoreSource
+from .readers import Block, ScoreSource
 
 
 def labelled_blocks(
@@ -69,6 +69,16 @@ def collect(source: ScoreSource, labels: LabelSource) -> tuple[FloatArray, IntAr
     if not score_parts:
         raise DataError("no rows to calibrate")
     return np.concatenate(score_parts), np.concatenate(label_parts)
+
+
+def in_slices(rows: FloatArray, source: ScoreSource) -> ScoreSource:
+    """Rows held in memory, handed on a slice at a time as a reader would hand blocks."""
+    step = metrics.FIT_CHUNK_ROWS
+    blocks = (
+        Block(values=rows[start : start + step], first_line=start + 1)
+        for start in range(0, rows.shape[0], step)
+    )
+    return ScoreSource(blocks=blocks, classes=source.classes, single_vector=source.single_vector)
 
 
 def run_calibrate(
