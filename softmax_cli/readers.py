@@ -590,8 +590,27 @@ def _newline_counts(piece: bytes) -> np.ndarray:
     return np.cumsum(np.frombuffer(piece, dtype=np.uint8) == ord("\n"))
 
 
-def _document_rows(piece: bytes, first_line: int, width: int | None) -> tuple[Block, int]:
-    """The rows of a run of whole inner arrays ``[..], [..]`` of a JSON document."""
+def _rows_before(piece: bytes, problem: ValueError) -> list[object]:
+    """The whole rows before a JSON syntax error in ``piece``, parsed; [] if none can be."""
+    position = getattr(problem, "pos", None)  # counts the "[" put in front of the piece
+    cut = piece.rfind(b"]", 0, position - 1) if position else -1
+    if cut < 0:
+        return []
+    try:
+        parsed = _json_loads(b"[" + piece[: cut + 1] + b"]")
+    except ValueError:
+        return []
+    return parsed if isinstance(parsed, list) else []
+
+
+def _document_rows(
+    piece: bytes, first_line: int, width: int | None
+) -> tuple[Block | None, int | None, DataError | None]:
+    """The rows of a run of whole inner arrays ``[..], [..]`` of a JSON document.
+
+    Returns the rows before the first bad one (if any), the row width, and the error
+    of the bad row, so that the rows before it are written before the error is raised.
+    """
     starts = [match.start() for match in re.finditer(rb"\[", piece)]
 
     def line_numbers() -> list[int]:
@@ -600,28 +619,39 @@ def _document_rows(piece: bytes, first_line: int, width: int | None) -> tuple[Bl
 
     fast = _plain_json_rows(piece)
     if fast is not None and fast.shape[1] == (width or fast.shape[1]):
-        return Block(values=fast, first_line=first_line, line_numbers=line_numbers), fast.shape[1]
+        block = Block(values=fast, first_line=first_line, line_numbers=line_numbers)
+        return block, fast.shape[1], None
+    error: DataError | None = None
     try:
         parsed = _json_loads(b"[" + piece + b"]")
     except ValueError as problem:
-        raise _json_error(problem, b" " + piece, first_line) from None
+        error = _json_error(problem, b" " + piece, first_line)
+        parsed = _rows_before(piece, problem)
     lines = line_numbers()
     rows: list[list[float]] = []
     for index, row in enumerate(parsed):
         line = lines[index] if index < len(lines) else first_line
-        if not isinstance(row, list) or not row:
-            raise DataError("expected a non-empty array of numbers", line=line)
-        values = [_json_number(value, line, column) for column, value in enumerate(row, 1)]
-        width = width or len(values)
-        if len(values) != width:
-            raise DataError(
-                f"line {line} has {len(values)} values, expected {width}", line=line, placed=True
-            )
+        try:
+            if not isinstance(row, list) or not row:
+                raise DataError("expected a non-empty array of numbers", line=line)
+            values = [_json_number(value, line, column) for column, value in enumerate(row, 1)]
+            width = width or len(values)
+            if len(values) != width:
+                raise DataError(
+                    f"line {line} has {len(values)} values, expected {width}",
+                    line=line,
+                    placed=True,
+                )
+        except DataError as problem:
+            error = problem
+            break
         rows.append(values)
+    if not rows:
+        return None, width, error
     block = Block(
         values=np.array(rows, dtype=np.float64), first_line=first_line, line_numbers=lambda: lines
     )
-    return block, width or 0
+    return block, width, error
 
 
 def _closing_bracket(text: bytes) -> int:
@@ -681,14 +711,18 @@ def _json_document_blocks(chunks: Iterator[tuple[bytes, int]]) -> Iterator[Block
         if text.startswith(b","):
             text = text[1:]
         if text.strip():
-            block, width = _document_rows(text, line + piece.count(b"\n", 0, lead), width)
-            yield block
+            block, width, error = _document_rows(text, line + piece.count(b"\n", 0, lead), width)
+            if block is not None:
+                yield block
+            if error is not None:
+                raise error
         line += buffered.count(b"\n", 0, cut + 1)
         buffered = buffered[cut + 1 :]
         if final:
             _nothing_after(buffered, line, source)
             return
-    raise DataError("invalid JSON (it ends too early)", line=line)
+    last = line + buffered.rstrip().count(b"\n")  # the last line that holds anything
+    raise DataError("invalid JSON (it ends too early)", line=last)
 
 
 # --- detection and entry point -----------------------------------------------

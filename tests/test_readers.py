@@ -210,9 +210,25 @@ def test_a_bad_value_in_a_json_document_names_line_and_value():
     assert str(caught.value) == 'line 3, column 2: "x" is not a number'
 
 
-def test_a_json_document_cut_short_is_an_error():
-    with pytest.raises(DataError, match="ends too early"):
-        read_all(b"[\n [1, 2],\n [3, 4]\n")
+def test_a_json_document_cut_short_is_an_error_at_its_last_line():
+    with pytest.raises(DataError, match="line 3: invalid JSON .it ends too early"):
+        read_all(b"[\n [1, 2],\n [3, 4\n")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b'[\n [1, 2],\n [3, "x"]\n]\n', 'line 3, column 2: "x" is not a number'),
+        (b"[\n [1, 2],\n [3, x]\n]\n", "line 3, column 6: invalid JSON"),
+        (b"[\n [1, 2],\n [3, 4, 5]\n]\n", "line 3 has 3 values, expected 2"),
+    ],
+)
+def test_rows_before_a_bad_row_of_a_json_document_are_still_read(raw, message):
+    source = open_scores(io.BytesIO(raw))
+    assert_array_equal(next(source.blocks).values, [[1, 2]])
+    with pytest.raises(DataError) as caught:
+        next(source.blocks)
+    assert str(caught.value).startswith(message)
 
 
 def test_data_after_a_json_document_is_an_error_at_its_line():
