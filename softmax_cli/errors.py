@@ -1,8 +1,19 @@
-"""Errors as values with a place, and the exit codes they map to."""
+"""Errors as values with a place, the exit codes they map to, and the one function that maps them.
+
+Every way a run can end badly (a usage error, bad data, a closed pipe, a
+signal, a bug) becomes one or two stderr lines and an exit code in
+``exit_code_for``, and nowhere else.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import sys
 from enum import IntEnum
+
+PROGRAM = "softmax"
 
 
 class ExitCode(IntEnum):
@@ -11,7 +22,8 @@ class ExitCode(IntEnum):
     OK = 0
     DATA = 1
     USAGE = 2
-    INTERRUPTED = 130
+    INTERRUPTED = 128 + signal.SIGINT
+    TERMINATED = 128 + signal.SIGTERM
 
 
 class SoftmaxError(Exception):
@@ -54,10 +66,44 @@ class DataError(SoftmaxError):
         return f"{prefix}: {self.message}" if prefix else self.message
 
 
-class InputUsageError(SoftmaxError):
-    """A problem with what the user asked for rather than with the data (exit 2)."""
+class UsageError(SoftmaxError):
+    """A problem with what the user asked for rather than with the data (exit 2).
+
+    ``option`` is the option as the user typed it; ``command`` the command the
+    error concerns, when it is not the one that ran (None for the program).
+    """
 
     exit_code = ExitCode.USAGE
+
+    def __init__(self, message: str, *, option: str | None = None, command: str | None = ""):
+        self.message = message
+        self.option = option
+        self.command = command
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.option}: {self.message}" if self.option else self.message
+
+
+class InternalError(SoftmaxError):
+    """A bug, reported with the input line it happened on so it can be reproduced."""
+
+    def __init__(self, message: str, line: int | None = None):
+        self.line = line
+        where = f" at input line {line}" if line is not None else ""
+        super().__init__(f"internal error{where}: {message}")
+
+
+# Raised by the readers and the pipeline for what the user asked of the data.
+InputUsageError = UsageError
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived; unwinds like KeyboardInterrupt so output is closed."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
 
 
 class RowError(ValueError):
@@ -67,3 +113,43 @@ class RowError(ValueError):
         self.row = row
         self.message = message
         super().__init__(f"row {row}: {message}")
+
+
+def say(message: str) -> None:
+    """One line on stderr; a closed stderr is not worth a second error."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+
+
+def silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the exit-time flush stays quiet."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def exit_code_for(error: BaseException, command: str | None = None) -> int:
+    """Report an exception that ended a run (of ``command``, if known); return the exit code."""
+    path = f"{PROGRAM} {command}" if command else PROGRAM
+    if isinstance(error, UsageError):
+        if error.command != "":
+            path = f"{PROGRAM} {error.command}" if error.command else PROGRAM
+        say(f"{path}: {error}")
+        say(f"Try '{path} --help' for help.")
+        return error.exit_code
+    if isinstance(error, SoftmaxError):
+        say(f"{PROGRAM}: {error}")
+        return error.exit_code
+    if isinstance(error, Interrupted):
+        return 128 + error.signum
+    if isinstance(error, (KeyboardInterrupt, EOFError)):
+        return ExitCode.INTERRUPTED
+    if isinstance(error, BrokenPipeError):
+        silence_stdout()
+        return ExitCode.OK
+    if isinstance(error, OSError):
+        say(f"{PROGRAM}: {error.strerror or error}")
+        return ExitCode.DATA
+    say(f"{PROGRAM}: internal error: {type(error).__name__}: {error}")
+    return ExitCode.DATA

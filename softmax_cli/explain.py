@@ -16,6 +16,7 @@ import orjson
 
 from . import numerics
 from .errors import DataError, InputUsageError, RowError
+from .labels import class_lookup, explained, label_value
 
 DEFAULT_SWEEP = (0.1, 0.5, 1.0, 2.0, 10.0)
 JACOBIAN_MAX_CLASSES = 6
@@ -79,17 +80,13 @@ def resolve_label(label: str | None, classes: Sequence[str], count: int) -> int 
     """A ``--label`` given as a class index or a class name, as an index."""
     if label is None:
         return None
-    if label in classes and not label.lstrip("-").isdigit():
-        return list(classes).index(label)
     try:
-        index = int(label)
+        value = label_value(label, class_lookup(classes))
     except ValueError:
-        raise InputUsageError(
-            f"--label {label!r} is neither a class index nor a class name"
-        ) from None
-    if not 0 <= index < count:
-        raise InputUsageError(f"--label {index} is out of range for {count} classes")
-    return index
+        raise InputUsageError(explained(label, classes), option="--label") from None
+    if not (value == int(value) and 0 <= value < count):
+        raise InputUsageError(f"{label!r} is out of range for {count} classes", option="--label")
+    return int(value)
 
 
 def derive(

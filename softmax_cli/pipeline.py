@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import numerics
-from .errors import DataError, InputUsageError, RowError, SoftmaxError
+from .errors import DataError, InputUsageError, InternalError, Interrupted, RowError, SoftmaxError
+from .labels import class_lookup, explained, label_value
 from .numerics import FloatArray
 from .readers import Block, ScoreSource
 from .writers import LossDetails, LossSummary, LossWriter, RowWriter
@@ -31,6 +32,7 @@ def run_rows(
     """Compute ``operation`` block by block; on bad data, write the rows before it, then raise."""
     writer.start(source.classes)
     written = 0
+    block = None
     try:
         for block in source.blocks:
             try:
@@ -42,18 +44,26 @@ def run_rows(
                 raise _line_error(block, error) from None
             writer.rows(values, block.values, written)
             written += values.shape[0]
-    except SoftmaxError:
-        # From the reader or the core: close what was written so it stays valid.
-        _abort(writer)
-        raise
+    except BaseException as error:
+        raise _closed(writer, error, block) from None
     writer.finish()
     return written
 
 
-def _abort(writer: object) -> None:
+def _closed(writer: object, error: BaseException, block: Block | None) -> BaseException:
+    """Close what was written so it stays valid (JSON gets its closing brackets), then say
+    what to raise: the error itself, or for a bug an ``InternalError`` naming its line."""
+    if isinstance(error, BrokenPipeError):
+        return error  # nobody is reading: write nothing more
     abort = getattr(writer, "abort", None)
     if abort is not None:
         abort()
+    if isinstance(error, (SoftmaxError, KeyboardInterrupt, Interrupted)) or not isinstance(
+        error, Exception
+    ):
+        return error
+    line = block.first_line if block is not None else None
+    return InternalError(f"{type(error).__name__}: {error}", line=line)
 
 
 # --- labels ------------------------------------------------------------------
@@ -104,15 +114,10 @@ class ListedLabels(LabelSource):
 
     @staticmethod
     def _value(token: str, classes: Sequence[str] | None) -> float:
-        if classes is not None and token in classes:
-            return float(list(classes).index(token))
         try:
-            return float(token)
+            return label_value(token, class_lookup(classes))
         except ValueError:
-            known = f" (classes: {', '.join(classes)})" if classes else ""
-            raise InputUsageError(
-                f"--labels: {token!r} is neither a class index nor a class name{known}"
-            ) from None
+            raise InputUsageError(explained(token, classes), option="--labels") from None
 
     def finish(self, rows: int) -> None:
         if self.used < len(self.tokens):
@@ -187,11 +192,21 @@ class LossOptions:
     temperature: float = 1.0
     class_weights: Sequence[float] | None = None
     label_smoothing: float = 0.0
-    ignore_label: int | None = None
+    ignore_label: str | None = None
+
+
+def _ignored_value(label: str | None, classes: Sequence[str] | None) -> float | None:
+    """``--ignore-label`` as the label value rows are compared with."""
+    if label is None:
+        return None
+    try:
+        return label_value(label, class_lookup(classes))
+    except ValueError:
+        raise InputUsageError(explained(label, classes), option="--ignore-label") from None
 
 
 def _check_labels(
-    labels: FloatArray, classes: int, ignore: int | None, block: Block
+    labels: FloatArray, classes: int, ignore: float | None, block: Block
 ) -> tuple[np.ndarray, np.ndarray, int | None, DataError | None]:
     """Integer labels, the ignored mask, and the first bad row with its error."""
     ignored = labels == ignore if ignore is not None else np.zeros(labels.shape, dtype=bool)
@@ -236,7 +251,7 @@ def checked_labels(
     block: Block,
     classes: Sequence[str] | None,
     labels: LabelSource,
-    ignore: int | None = None,
+    ignore: float | None = None,
     *,
     partial: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, int | None, DataError | None]:
@@ -277,10 +292,8 @@ def run_cross_entropy(
         # Losses too large for float64 are inf (null in JSON), not a warning on stderr.
         with np.errstate(over="ignore"):
             return _cross_entropy_pass(source, options, writer, labels, targets)
-    except SoftmaxError:
-        # From the reader, the labels or the core: close what was written so it stays valid.
-        _abort(writer)
-        raise
+    except BaseException as error:
+        raise _closed(writer, error, source.current) from None
 
 
 def _cross_entropy_pass(
@@ -291,10 +304,12 @@ def _cross_entropy_pass(
     targets: ScoreSource | None,
 ) -> LossSummary:
     summary = LossSummary(reduction=options.reduction)
+    ignore = _ignored_value(options.ignore_label, source.classes)
     feeder = RowFeeder(targets) if targets is not None else None
     weights = None if options.class_weights is None else np.asarray(options.class_weights, float)
     writer.start(source.classes)
     for block in source.blocks:
+        source.current = block
         scores = block.values
         classes = scores.shape[1]
         if weights is not None and weights.shape[0] != classes:
@@ -343,7 +358,7 @@ def _cross_entropy_pass(
         else:
             assert labels is not None
             label_ints, ignored, stop, error = checked_labels(
-                block, source.classes, labels, options.ignore_label, partial=True
+                block, source.classes, labels, ignore, partial=True
             )
             count = scores.shape[0] if stop is None else stop
             log_probs = numerics.log_softmax(scores[:count], options.temperature)

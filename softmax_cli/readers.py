@@ -23,6 +23,7 @@ from typing import BinaryIO
 import numpy as np
 
 from .errors import DataError, InputUsageError
+from .labels import explained, label_value
 from .numerics import FloatArray
 
 CHUNK_BYTES = 1 << 18  # 256 KiB: measured fastest of 64 KiB..4 MiB (cache-sized blocks)
@@ -63,6 +64,8 @@ class ScoreSource:
     single_vector: bool = False
     format: Format = Format.DELIMITED
     delimiter: str | None = None
+    #: The block being worked on, so that an unexpected error can name its line.
+    current: Block | None = None
 
 
 def parse_number(text: str) -> float:
@@ -278,14 +281,10 @@ def _parse_slowly(
 
 
 def _label_value(text: str, layout: _Layout, line: int, column: int) -> float:
-    if text in layout.label_lookup:
-        return float(layout.label_lookup[text])
     try:
-        return parse_number(text)
+        return label_value(text, layout.label_lookup)
     except ValueError:
-        raise DataError(
-            f"label {text!r} is neither a class index nor a class name", line=line, column=column
-        ) from None
+        raise DataError(f"label {explained(text, None)}", line=line, column=column) from None
 
 
 # Bytes a chunk may hold for the JSON route: JSON numbers, separators, line ends.

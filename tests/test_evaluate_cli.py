@@ -219,12 +219,12 @@ def test_evaluate_bad_data_is_one_line_and_exit_1(text, args, message):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "evaluate needs labels"),
-        (["--labels", "0", "--label-column", "y"], "give the labels one way"),
-        (["--labels", "0", "--top-k", "0"], "--top-k values must be whole numbers >= 1"),
-        (["--labels", "0", "--top-k", "one"], "is not a list of whole numbers"),
-        (["--labels", "0", "--bins", "0"], "--bins"),
-        (["--labels", "0", "-t", "0"], "--temperature"),
+        ([], "softmax evaluate: needs labels"),
+        (["--labels", "0", "--label-column", "y"], "--labels: give the labels one way"),
+        (["--labels", "0", "--top-k", "0"], "--top-k: every k must be 1 or more"),
+        (["--labels", "0", "--top-k", "one"], "is not a comma-separated list of whole numbers"),
+        (["--labels", "0", "--bins", "0"], "softmax evaluate: --bins: must be a whole number"),
+        (["--labels", "0", "-t", "0"], "softmax evaluate: -t: must be a finite number above 0"),
     ],
 )
 def test_evaluate_usage_errors_exit_2(args, message):

@@ -55,9 +55,10 @@ def test_no_scores_with_a_terminal_on_stdin_prints_a_one_line_hint_and_exits_2(
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
+    assert len(lines) == 2, result.stderr
     hint = lines[0]
-    assert hint.startswith("softmax: ")
+    assert hint.startswith("softmax")
+    assert lines[1].startswith("Try 'softmax") and lines[1].endswith(" --help' for help.")
     assert "softmax 2 1 0.1" in hint  # scores as arguments
     assert "--input" in hint  # or a file
     assert "<" in hint or "|" in hint  # or through stdin

@@ -1,0 +1,279 @@
+"""What each command does with its parsed options: readers in, core, writers out.
+
+Nothing here parses the command line or reports errors; ``frontend.py`` does
+both.  NumPy, the readers and the writers are imported inside the functions so
+that ``--help`` and completion never load them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from . import streams
+from .errors import UsageError, say
+from .formats import Format
+from .parsing import Invocation
+from .streams import stdin_bytes, stdout_bytes
+
+if TYPE_CHECKING:
+    from .pipeline import LabelSource, LossOptions
+    from .readers import ScoreSource
+
+
+def output_format(run: Invocation) -> str:
+    """The format asked for; tables for people, csv for pipes (explain: always text)."""
+    if run.output_format is not None:
+        return str(run.output_format)
+    if run.command is not None and run.command.operation == "explain":
+        return Format.TABLE.value
+    return Format.TABLE.value if streams.stdout_is_terminal() else Format.CSV.value
+
+
+@contextlib.contextmanager
+def _input_stream(run: Invocation, path: str | None, option: str) -> Iterator[BinaryIO]:
+    if path is None or path == "-":
+        if path is None and streams.stdin_is_terminal():
+            raise UsageError(
+                "no scores given: pass them as arguments (softmax 2 1 0.1), "
+                "with --input FILE, or on stdin (softmax < scores.csv)"
+            )
+        yield stdin_bytes()
+        return
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as error:
+        raise UsageError(
+            f"cannot read {path!r}: {error.strerror or error}", option=run.name_of(option)
+        ) from None
+    with handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def score_source(run: Invocation, label_column: str | None = None) -> Iterator[ScoreSource]:
+    """The scores, from arguments, ``--input`` or stdin, with the reading options applied."""
+    from .readers import open_scores, scores_from_arguments
+
+    if run.scores and run.input_path is not None:
+        raise UsageError(
+            "give scores as arguments or with --input, not both", option=run.name_of("input_path")
+        )
+    if run.scores:
+        if label_column is not None:
+            raise UsageError(
+                "needs input from a file or stdin, not arguments",
+                option=run.name_of("label_column"),
+            )
+        yield scores_from_arguments(run.scores)
+        return
+    with _input_stream(run, run.input_path, "input_path") as stream:
+        yield open_scores(
+            stream,
+            delimiter=run.values.get("delimiter"),
+            header=run.values.get("header"),
+            label_column=label_column,
+        )
+
+
+def write_rows(
+    source: ScoreSource,
+    operation_name: str,
+    format_name: str,
+    *,
+    temperature: float,
+    precision: int | None,
+    no_color: bool,
+) -> None:
+    """Compute softmax or log-softmax of every row and write it in one format."""
+    from . import numerics
+    from .pipeline import run_rows
+    from .writers import RowSettings, make_row_writer
+
+    operation = numerics.softmax if operation_name == "softmax" else numerics.log_softmax
+    settings = RowSettings(operation_name, temperature, precision, source.single_vector)
+    out = stdout_bytes()
+    writer = make_row_writer(format_name, out, settings, no_color=no_color)
+    run_rows(source, operation, temperature, writer)
+    out.flush()
+
+
+def write_losses(
+    source: ScoreSource,
+    options: LossOptions,
+    format_name: str,
+    *,
+    precision: int | None,
+    no_color: bool,
+    labels: LabelSource | None = None,
+    targets: ScoreSource | None = None,
+) -> None:
+    """Compute the cross-entropy of every row, write it, and warn when a mean is undefined."""
+    from .pipeline import run_cross_entropy
+    from .writers import make_loss_writer
+
+    out = stdout_bytes()
+    writer = make_loss_writer(format_name, out, options.reduction, precision, no_color=no_color)
+    summary = run_cross_entropy(source, options, writer, labels=labels, targets=targets)
+    out.flush()
+    if summary.weight_sum == 0 and options.reduction != "sum":
+        reason = "every row was ignored" if summary.rows else "there are no rows"
+        say(f"softmax: warning: {reason}, so the mean loss is NaN")
+
+
+def rows(run: Invocation) -> None:
+    """probs and logprobs."""
+    assert run.command is not None
+    with score_source(run) as source:
+        write_rows(
+            source,
+            run.command.operation,
+            output_format(run),
+            temperature=run.temperature,
+            precision=run.precision,
+            no_color=run.no_color,
+        )
+
+
+def _label_source(run: Invocation) -> LabelSource:
+    from .pipeline import ColumnLabels, ListedLabels
+
+    given = [dest for dest in ("labels", "label_column") if run.given(dest)]
+    if len(given) > 1:
+        raise UsageError(
+            f"give the labels one way, not also with {run.name_of(given[1])}",
+            option=run.name_of(given[0]),
+        )
+    if not given:
+        raise UsageError("needs labels: --labels 0,2,1 or --label-column COL", option=None)
+    return ListedLabels(run.labels) if given[0] == "labels" else ColumnLabels()
+
+
+def cross_entropy(run: Invocation) -> None:
+    from .pipeline import LossOptions
+
+    given = [dest for dest in ("labels", "label_column", "targets") if run.given(dest)]
+    if len(given) > 1:
+        raise UsageError(
+            f"give the truth one way, not also with {run.name_of(given[1])}",
+            option=run.name_of(given[0]),
+        )
+    if not given:
+        raise UsageError("needs labels: --labels 0,2,1, --label-column COL or --targets FILE")
+    if run.targets is not None and run.ignore_label is not None:
+        raise UsageError(
+            "goes with class labels, not --targets", option=run.name_of("ignore_label")
+        )
+    options = LossOptions(
+        reduction=run.reduction,
+        temperature=run.temperature,
+        class_weights=run.weights,
+        label_smoothing=run.label_smoothing,
+        ignore_label=run.ignore_label,
+    )
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(score_source(run, run.label_column))
+        target_source = None
+        if run.targets is not None:
+            from .readers import open_scores
+
+            if run.targets == "-" and run.input_path in (None, "-") and not run.scores:
+                raise UsageError(
+                    "scores and targets cannot both come from stdin",
+                    option=run.name_of("targets"),
+                )
+            stream = stack.enter_context(_input_stream(run, run.targets, "targets"))
+            target_source = open_scores(stream)
+        label_source = None if run.targets is not None else _label_source(run)
+        write_losses(
+            source,
+            options,
+            output_format(run),
+            precision=run.precision,
+            no_color=run.no_color,
+            labels=label_source,
+            targets=target_source,
+        )
+
+
+def evaluate(run: Invocation) -> None:
+    from .evaluation import run_evaluate
+    from .reports import write_evaluation
+
+    label_source = _label_source(run)
+    with score_source(run, run.label_column) as source:
+        report = run_evaluate(
+            source, label_source, bins=run.bins, top_k=run.top_k, temperature=run.temperature
+        )
+        out = stdout_bytes()
+        write_evaluation(
+            output_format(run), out, report, source.classes, run.precision, run.no_color
+        )
+
+
+def calibrate(run: Invocation) -> None:
+    from .evaluation import collect, in_slices, run_calibrate
+
+    label_source = _label_source(run)
+    with score_source(run, run.label_column) as source:
+        rows_, label_ints = collect(source, label_source)
+    result = run_calibrate(rows_, label_ints, bins=run.bins)
+    format_name = output_format(run)
+    if run.apply:
+        write_rows(
+            in_slices(rows_, source),
+            "softmax",
+            format_name,
+            temperature=result.fit.temperature,
+            precision=run.precision,
+            no_color=run.no_color,
+        )
+        return
+    from .reports import write_calibration
+
+    out = stdout_bytes()
+    write_calibration(format_name, out, result, source.classes, run.precision, run.no_color)
+
+
+def explain(run: Invocation) -> None:
+    import numpy as np
+
+    from .explain import DEFAULT_SWEEP, derive, render_json, render_text
+
+    temperatures = run.sweep_temperatures
+    if temperatures is None and run.sweep:
+        temperatures = list(DEFAULT_SWEEP)
+    with score_source(run) as source:
+        blocks = [block.values for block in source.blocks]
+    values = np.concatenate(blocks) if blocks else np.empty((0, 0))
+    if values.shape[0] != 1:
+        raise UsageError(f"explain takes one vector, not {values.shape[0]} rows")
+    steps = derive(
+        values[0],
+        temperature=run.temperature,
+        label=run.label,
+        classes=source.classes,
+        temperatures=temperatures,
+    )
+    out = stdout_bytes()
+    if output_format(run) == Format.JSON.value:
+        out.write(render_json(steps))
+    else:
+        render_text(
+            steps,
+            out,
+            precision=4 if run.precision is None else run.precision,
+            no_color=run.no_color,
+        )
+    out.flush()
+
+
+RUNNERS: dict[str, Callable[[Invocation], Any]] = {
+    "softmax": rows,
+    "log_softmax": rows,
+    "cross_entropy": cross_entropy,
+    "explain": explain,
+    "evaluate": evaluate,
+    "calibrate": calibrate,
+}

@@ -1,0 +1,68 @@
+"""One run of the program: parse, answer, and turn whatever went wrong into an exit code.
+
+Both ways in end here: the console script (``launch.main``) and the Typer app
+(``cli.app``, which tests drive with ``CliRunner``).  ``--help`` and shell
+completion are answered by Typer, from the same declarations.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from .errors import ExitCode, exit_code_for
+
+
+def completing() -> bool:
+    """True when a shell asks for completions (Typer's ``_SOFTMAX_COMPLETE``)."""
+    return "_SOFTMAX_COMPLETE" in os.environ
+
+
+def run(argv: Sequence[str]) -> int:
+    """Run ``softmax ARGV``; return the exit status.  Never raises, never prints a traceback."""
+    command_name: str | None = None
+    try:
+        if completing():
+            from .cli import typer_main
+
+            return typer_main([])
+        from .parsing import parse
+
+        invocation = parse(argv)
+        command_name = invocation.command_word
+        if invocation.action is not None:
+            return _answer(invocation.action, command_name, argv)
+        from .commands import RUNNERS
+
+        assert invocation.command is not None
+        RUNNERS[invocation.command.operation](invocation)
+        _flush_stdout()
+        return ExitCode.OK
+    except BaseException as error:  # noqa: BLE001 - the one place errors become exit codes
+        return exit_code_for(error, command_name)
+
+
+def _answer(action: str, command_name: str | None, argv: Sequence[str]) -> int:
+    if action == "version":
+        from importlib.metadata import version
+
+        from .streams import stdout_bytes
+
+        out = stdout_bytes()
+        out.write(f"softmax {version('softmax-cli')}\n".encode())
+        out.flush()
+        return ExitCode.OK
+    from .cli import typer_main
+
+    if action == "help":
+        code = typer_main([command_name, "--help"] if command_name else ["--help"])
+        _flush_stdout()
+        return code
+    return typer_main(list(argv))  # --install-completion, --show-completion
+
+
+def _flush_stdout() -> None:
+    import sys
+
+    if sys.stdout is not None:
+        sys.stdout.flush()

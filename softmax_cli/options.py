@@ -1,0 +1,517 @@
+"""Every command and option, declared once, as data.
+
+The parser (``parsing.py``), the Typer app behind ``--help`` and shell
+completion (``cli.py``), the README's option lists and the tests all read
+these tables, so a flag's name, value check, default and help live here and
+nowhere else.  Importing this module costs nothing: no NumPy, Typer or Rich.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .formats import Format, output_formats
+
+PROGRAM = "softmax"
+
+
+# --- value checks: text in, value out, ValueError("what is wrong") otherwise --
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+
+
+def positive_number(text: str) -> float:
+    """A finite number above 0 (temperatures)."""
+    value = _number(text)
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"must be a finite number above 0, not {text!r}")
+    return value
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """A whole number from ``low`` to ``high``."""
+
+    def check(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise ValueError(f"must be a whole number from {low} to {high}, not {text!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}, not {text!r}")
+        return value
+
+    return check
+
+
+def smoothing(text: str) -> float:
+    """Label smoothing, 0 <= E <= 1 as PyTorch accepts it."""
+    value = _number(text)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"must be a number from 0 to 1, not {text!r}")
+    return value
+
+
+def one_of(choices: Sequence[str]) -> Callable[[str], str]:
+    """One of ``choices``, in any letter case."""
+
+    def check(text: str) -> str:
+        lowered = text.strip().lower()
+        if lowered not in choices:
+            raise ValueError(f"{text!r} is not one of {', '.join(choices)}")
+        return lowered
+
+    return check
+
+
+_NAMED_DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "space": " ", "whitespace": " "}
+
+
+def delimiter(text: str) -> str:
+    """One character, or the name tab, comma or space."""
+    value = _NAMED_DELIMITERS.get(text.lower(), text)
+    if len(value) != 1:
+        raise ValueError(f"must be one character, or tab, comma or space, not {text!r}")
+    return value
+
+
+def number_list(text: str) -> list[float]:
+    """Comma-separated finite numbers >= 0 (class weights)."""
+    pieces = [piece.strip() for piece in text.split(",")]
+    try:
+        values = [float(piece) for piece in pieces]
+    except ValueError:
+        raise ValueError(f"{text!r} is not a comma-separated list of numbers") from None
+    if any(not (value >= 0 and math.isfinite(value)) for value in values):
+        raise ValueError(f"weights must be finite numbers >= 0, not {text!r}")
+    return values
+
+
+def positive_list(text: str) -> list[float]:
+    """Comma-separated finite numbers above 0 (temperatures of a sweep)."""
+    pieces = [piece.strip() for piece in text.split(",")]
+    try:
+        values = [float(piece) for piece in pieces]
+    except ValueError:
+        raise ValueError(f"{text!r} is not a comma-separated list of numbers") from None
+    if any(not (value > 0 and math.isfinite(value)) for value in values):
+        raise ValueError(f"temperatures must be finite numbers above 0, not {text!r}")
+    return values
+
+
+def top_k_list(text: str) -> list[int]:
+    """Comma-separated whole numbers >= 1."""
+    try:
+        values = [int(piece.strip()) for piece in text.split(",")]
+    except ValueError:
+        raise ValueError(f"{text!r} is not a comma-separated list of whole numbers") from None
+    if any(value < 1 for value in values):
+        raise ValueError(f"every k must be 1 or more, not {text!r}")
+    return values
+
+
+def label_list(text: str) -> list[str]:
+    """Comma-separated labels; an empty one is an error, not skipped."""
+    pieces = [piece.strip() for piece in text.split(",")]
+    if any(not piece for piece in pieces):
+        raise ValueError(f"{text!r} has an empty label")
+    return pieces
+
+
+def text_value(text: str) -> str:
+    """Any non-empty text (file names, column names, class names)."""
+    if text == "":
+        raise ValueError("must not be empty")
+    return text
+
+
+# --- the declarations ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: its names, how its value is checked, its default and its help."""
+
+    dest: str
+    flags: tuple[str, ...]
+    help: str
+    convert: Callable[[str], Any] | None = None  # None: a flag that takes no value
+    default: Any = None
+    metavar: str | None = None
+    panel: str = "Options"
+    choices: tuple[str, ...] = ()
+    multiple: bool = False  # repeatable; the values are collected in order
+    negation: str | None = None  # the --no-X spelling of a flag that is None unless given
+    action: str | None = None  # help, version, completion: handled before any command
+
+    @property
+    def takes_value(self) -> bool:
+        return self.convert is not None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.flags + ((self.negation,) if self.negation else ())
+
+    @property
+    def display(self) -> str:
+        """The name used in help and messages when the user's own spelling is not known."""
+        return max(self.flags, key=len)
+
+
+def _formats_help(formats: Sequence[Format], default: str) -> str:
+    return f"{', '.join(fmt.value for fmt in formats)} ({default})."
+
+
+def format_option(formats: Sequence[Format], default: str) -> Option:
+    names = tuple(fmt.value for fmt in formats)
+    return Option(
+        "output_format",
+        ("-o", "--format"),
+        _formats_help(formats, default),
+        convert=one_of(names),
+        metavar="FORMAT",
+        panel="Output",
+        choices=names,
+    )
+
+
+HELP = Option("help", ("-h", "--help"), "Show this message and exit.", action="help")
+TEMPERATURE = Option(
+    "temperature",
+    ("-t", "--temperature"),
+    "Divide the max-shifted scores by T > 0 (default 1).",
+    convert=positive_number,
+    default=1.0,
+    metavar="T",
+)
+INPUT = Option(
+    "input_path",
+    ("-i", "--input"),
+    "Read scores from FILE ('-' is stdin).",
+    convert=text_value,
+    metavar="FILE",
+    panel="Input",
+)
+PRECISION = Option(
+    "precision",
+    ("--precision",),
+    "Digits, 0 to 17: decimals in tables (default 4), significant digits "
+    "elsewhere (default: the shortest exact form).",
+    convert=whole_number(0, 17),
+    metavar="N",
+    panel="Output",
+)
+DELIMITER = Option(
+    "delimiter",
+    ("--delimiter",),
+    "Input field separator: one character, tab, comma or space (default: detected).",
+    convert=delimiter,
+    metavar="C",
+    panel="Input",
+)
+HEADER = Option(
+    "header",
+    ("--header",),
+    "Whether the first line names the classes (default: detected).",
+    negation="--no-header",
+    panel="Input",
+)
+NO_COLOR = Option(
+    "no_color", ("--no-color",), "No colour in tables (as NO_COLOR does).", panel="Output"
+)
+LABELS = Option(
+    "labels",
+    ("-l", "--labels"),
+    "One label per row: class names or 0-based indices, comma-separated (0,2,1).",
+    convert=label_list,
+    metavar="LABELS",
+    panel="Labels",
+    multiple=True,
+)
+LABEL_COLUMN = Option(
+    "label_column",
+    ("--label-column",),
+    "Take the labels from this column (a name, or a 0-based index).",
+    convert=text_value,
+    metavar="COL",
+    panel="Labels",
+)
+TARGETS = Option(
+    "targets",
+    ("--targets",),
+    "Soft targets: one row of probabilities per score row.",
+    convert=text_value,
+    metavar="FILE",
+    panel="Labels",
+)
+IGNORE_LABEL = Option(
+    "ignore_label",
+    ("--ignore-label",),
+    "Rows with this label add nothing (PyTorch's ignore_index, e.g. -100).",
+    convert=text_value,
+    metavar="LABEL",
+    panel="Labels",
+)
+REDUCTIONS = ("mean", "sum", "none")
+REDUCTION = Option(
+    "reduction",
+    ("--reduction",),
+    "How to combine the per-row losses: mean, sum or none (default mean).",
+    convert=one_of(REDUCTIONS),
+    default="mean",
+    metavar="HOW",
+    panel="Loss",
+    choices=REDUCTIONS,
+)
+WEIGHTS = Option(
+    "weights",
+    ("--weights",),
+    "Class weights, comma-separated, as PyTorch's weight.",
+    convert=number_list,
+    metavar="W0,W1,...",
+    panel="Loss",
+)
+SMOOTHING = Option(
+    "label_smoothing",
+    ("--label-smoothing",),
+    "Label smoothing E from 0 to 1, as PyTorch's (default 0).",
+    convert=smoothing,
+    default=0.0,
+    metavar="E",
+    panel="Loss",
+)
+BINS = Option(
+    "bins",
+    ("--bins",),
+    "Equal-width confidence bins for ECE and MCE, 1 to 100000 (default 15).",
+    convert=whole_number(1, 100_000),
+    default=15,
+    metavar="M",
+)
+TOP_K = Option(
+    "top_k",
+    ("--top-k",),
+    "Top-k accuracies to report, comma-separated (default 1,5).",
+    convert=top_k_list,
+    default=[1, 5],
+    metavar="K,...",
+)
+APPLY = Option("apply", ("--apply",), "Write the calibrated probabilities instead of the report.")
+LABEL = Option(
+    "label",
+    ("-l", "--label"),
+    "The true class (a name, or a 0-based index): adds cross-entropy and its gradient.",
+    convert=text_value,
+    metavar="CLASS",
+)
+SWEEP = Option(
+    "sweep",
+    ("--sweep",),
+    "Also show the distribution and its entropy at T = 0.1, 0.5, 1, 2 and 10.",
+)
+SWEEP_TEMPERATURES = Option(
+    "sweep_temperatures",
+    ("--sweep-temperatures",),
+    "The temperatures of the sweep, comma-separated (implies --sweep).",
+    convert=positive_list,
+    metavar="T1,T2,...",
+)
+VERSION = Option("version", ("--version",), "Print the version and exit.", action="version")
+
+ROW_FORMAT = format_option(output_formats("rows"), "default: table on a terminal, csv otherwise")
+LOSS_FORMAT = format_option(output_formats("losses"), "default: table on a terminal, csv otherwise")
+REPORT_FORMAT = format_option(
+    output_formats("report"), "default: table on a terminal, csv otherwise"
+)
+EXPLAIN_FORMAT = format_option(output_formats("explain"), "default table, also when piped")
+
+_READING = (INPUT, DELIMITER, HEADER)
+_SHOWING = (PRECISION, NO_COLOR)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: its names, what it does, its examples and its options."""
+
+    name: str
+    summary: str
+    description: str
+    examples: tuple[str, ...]
+    options: tuple[Option, ...]
+    aliases: tuple[str, ...] = ()
+    operation: str = ""  # what the command computes, for the code that runs it
+    all_options: tuple[Option, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "all_options", (*self.options, HELP))
+
+    def option(self, name: str) -> Option | None:
+        """The option spelled ``name`` (``-t``, ``--temperature`` or ``--no-header``)."""
+        for option in self.all_options:
+            if name in option.names:
+                return option
+        return None
+
+    def defaults(self) -> dict[str, Any]:
+        return {
+            option.dest: ([] if option.multiple else option.default)
+            for option in self.options
+            if option.action is None
+        }
+
+
+_ROW_EXAMPLES = {
+    "probs": (
+        "softmax probs -1 -2.5 3",
+        "softmax probs 3,1,0.2 -t 0.5",
+        "seq 5 | softmax probs",
+        "softmax probs -i logits.csv -o csv > probs.csv",
+    ),
+    "logprobs": (
+        "softmax logprobs 1000 0",
+        "cat logits.tsv | softmax logprobs",
+    ),
+}
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "probs",
+        "Row-wise softmax: probabilities that sum to 1 along each row.",
+        "Scores come from SCORES, --input FILE or stdin, one row per line. "
+        "`softmax 2 1 0.1` is short for `softmax probs 2 1 0.1`.",
+        _ROW_EXAMPLES["probs"],
+        (TEMPERATURE, *_READING, ROW_FORMAT, *_SHOWING),
+        operation="softmax",
+    ),
+    Command(
+        "logprobs",
+        "Row-wise log-softmax, finite where probabilities underflow.",
+        "Computed directly as (x - max)/T - log sum exp, never as log(probs). "
+        "Scores come from SCORES, --input FILE or stdin, one row per line.",
+        _ROW_EXAMPLES["logprobs"],
+        (TEMPERATURE, *_READING, ROW_FORMAT, *_SHOWING),
+        operation="log_softmax",
+    ),
+    Command(
+        "cross-entropy",
+        "Cross-entropy of the scores against labels or soft targets, as PyTorch computes it.",
+        "Give the truth one way: --labels, --label-column or --targets.",
+        (
+            "softmax cross-entropy 2 1 0.1 --labels 0",
+            'softmax xent "2,1,0.1;0.5,2,1" -l 0,1 --reduction none',
+            "softmax xent -i eval.csv --label-column y",
+            "softmax xent -i logits.csv --targets soft.csv",
+        ),
+        (
+            LABELS,
+            LABEL_COLUMN,
+            TARGETS,
+            IGNORE_LABEL,
+            REDUCTION,
+            WEIGHTS,
+            SMOOTHING,
+            TEMPERATURE,
+            *_READING,
+            LOSS_FORMAT,
+            *_SHOWING,
+        ),
+        aliases=("xent",),
+        operation="cross_entropy",
+    ),
+    Command(
+        "explain",
+        "Walk one vector through softmax step by step, for teaching.",
+        "Where the naive formula overflows (as for 1000 0), it shows both results.",
+        (
+            "softmax explain 2 1 0.1 --label 0",
+            "softmax explain 1000 0",
+            "softmax explain 3 1 0.2 --sweep",
+            "softmax explain 2 1 0.1 --label 0 -o json",
+        ),
+        (LABEL, TEMPERATURE, SWEEP, SWEEP_TEMPERATURES, INPUT, EXPLAIN_FORMAT, *_SHOWING),
+        operation="explain",
+    ),
+    Command(
+        "evaluate",
+        "How good and how calibrated the scores are: NLL, accuracy, Brier, ECE and more.",
+        "One streaming pass. ECE and MCE use --bins equal-width confidence bins, as in "
+        "Guo et al. (2017); the table adds a reliability diagram, json and csv the numbers.",
+        (
+            "softmax evaluate -i preds.csv --label-column y",
+            "softmax evaluate -i preds.csv --label-column y -o json",
+            'softmax evaluate "2,1,0.1;0.5,2,1" -l 0,2 --top-k 1,2',
+        ),
+        (LABELS, LABEL_COLUMN, TOP_K, BINS, TEMPERATURE, *_READING, REPORT_FORMAT, *_SHOWING),
+        operation="evaluate",
+    ),
+    Command(
+        "calibrate",
+        "Fit the temperature T that minimises the NLL of the labels (temperature scaling).",
+        "Temperature scaling keeps every arg-max, so accuracy does not change. It holds "
+        "the scores in memory as float64: 8 bytes x rows x classes (80 MB for a million "
+        "rows of 10 classes), briefly twice that while the blocks are joined.",
+        (
+            "softmax calibrate -i val.csv --label-column y",
+            "softmax calibrate -i val.csv --label-column y --apply",
+        ),
+        (LABELS, LABEL_COLUMN, APPLY, BINS, *_READING, REPORT_FORMAT, *_SHOWING),
+        operation="calibrate",
+    ),
+)
+
+DEFAULT_COMMAND = COMMANDS[0]
+
+ROOT_OPTIONS: tuple[Option, ...] = (
+    VERSION,
+    Option(
+        "install_completion",
+        ("--install-completion",),
+        "Install completion for the current shell.",
+        action="completion",
+    ),
+    Option(
+        "show_completion",
+        ("--show-completion",),
+        "Show completion for the current shell, to copy it or customize the installation.",
+        action="completion",
+    ),
+    HELP,
+)
+
+ROOT_SUMMARY = "Turn scores (logits) into probabilities, log-probabilities and cross-entropy."
+ROOT_DESCRIPTION = (
+    "`softmax 2 1 0.1` is short for `softmax probs 2 1 0.1`; SCORES, --input FILE or "
+    "stdin give the scores. `softmax COMMAND --help` tells more."
+)
+ROOT_EXAMPLES = (
+    "softmax 2 1 0.1",
+    "softmax probs -1 -2.5 3",
+    "seq 5 | softmax probs",
+    "softmax cross-entropy 2 1 0.1 --labels 0",
+)
+ROOT_EPILOG = (
+    "Exit status: 0 ok, 1 bad data, 2 usage error, 130 interrupted, 143 terminated. "
+    "NO_COLOR turns colour off; COLUMNS sets the width of tables and help. No config "
+    "files are read, and nothing but stdout and stderr is written (--install-completion aside)."
+)
+SCORES_HELP = "Scores of one vector; commas join values, ';' starts a row."
+
+
+def command_named(name: str) -> Command | None:
+    """The command called ``name`` or one of its aliases."""
+    for command in COMMANDS:
+        if name == command.name or name in command.aliases:
+            return command
+    return None
+
+
+def command_names() -> list[str]:
+    """Every name a command answers to, aliases included."""
+    return [name for command in COMMANDS for name in (command.name, *command.aliases)]

@@ -1,0 +1,193 @@
+"""The one parser of the command line, driven by the declarations in ``options.py``.
+
+It follows Click's conventions (``--name value``, ``--name=value``, ``-t0.5``,
+``--`` ends the options, the last of a repeated option wins) with one rule of
+our own: a token that reads as numbers (``-1``, ``-inf``, ``-2,-1``, ``1;2``)
+is always scores, never an option.  It imports nothing slow, so a one-liner
+pays only for NumPy.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import UsageError
+from .options import (
+    DEFAULT_COMMAND,
+    ROOT_OPTIONS,
+    Command,
+    Option,
+    command_named,
+    command_names,
+)
+
+HELP_TOKENS = ("-h", "--help")
+
+
+def looks_like_scores(token: str) -> bool:
+    """True for tokens such as ``-1``, ``-inf``, ``-1e-3``, ``-2,-1`` or ``-1;2``."""
+    pieces = [piece.strip() for part in token.split(";") for piece in part.split(",")]
+    if not any(pieces):
+        return False
+    for piece in pieces:
+        if not piece:
+            continue
+        try:
+            float(piece)
+        except ValueError:
+            return False
+    return True
+
+
+@dataclass
+class Invocation:
+    """What the command line asks for: a command with its scores and option values.
+
+    ``action`` is set instead for what is answered without running a command:
+    ``help`` (of ``command``, or of the program when it is None), ``version``
+    and ``completion``.
+    """
+
+    command: Command | None
+    word: str = ""  # the command as typed: an alias, or "" for the `softmax 2 1` shorthand
+    values: dict[str, Any] = field(default_factory=dict)
+    scores: list[str] = field(default_factory=list)
+    spelled: dict[str, str] = field(default_factory=dict)
+    action: str | None = None
+
+    @property
+    def command_word(self) -> str | None:
+        """How messages name what ran: the command as typed (``xent``), else its name."""
+        if self.command is None or not self.word:
+            return None  # the `softmax 2 1 0.1` shorthand: no command was typed
+        return self.word
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def given(self, dest: str) -> bool:
+        """True when the user typed the option whose values go to ``dest``."""
+        return dest in self.spelled
+
+    def name_of(self, dest: str) -> str:
+        """The option as the user spelled it (``-t`` or ``--temperature``)."""
+        if dest in self.spelled:
+            return self.spelled[dest]
+        assert self.command is not None
+        for option in self.command.options:
+            if option.dest == dest:
+                return option.display
+        return dest
+
+
+def parse(argv: Sequence[str]) -> Invocation:
+    """Read the command line; raise ``UsageError`` (with the command it concerns) when it is off."""
+    args = list(argv)
+    if not args:
+        return _parse_command(DEFAULT_COMMAND, [])
+    first = args[0]
+    command = command_named(first)
+    if command is not None:
+        return _parse_command(command, args[1:], first)
+    root = _root_option(first)
+    if root is not None:
+        return Invocation(None, action=root.action)
+    if first == "--" or first == "-" or looks_like_scores(first):
+        return _parse_command(DEFAULT_COMMAND, args)
+    if first.startswith("-"):
+        if DEFAULT_COMMAND.option(_option_name(first)) is not None:
+            return _parse_command(DEFAULT_COMMAND, args)
+        raise _no_such_option(first, [*ROOT_OPTIONS, *DEFAULT_COMMAND.options], None)
+    raise UsageError(f"{first!r} is not a command{_suggest(first, command_names())}", command=None)
+
+
+def _root_option(token: str) -> Option | None:
+    for option in ROOT_OPTIONS:
+        if token in option.names:
+            return option
+    return None
+
+
+def _option_name(token: str) -> str:
+    return token.split("=", 1)[0] if token.startswith("--") else token[:2]
+
+
+def _parse_command(command: Command, args: list[str], word: str = "") -> Invocation:
+    invocation = Invocation(command, word, command.defaults())
+    where = invocation.command_word
+    options_end = args.index("--") if "--" in args else len(args)
+    if any(token in HELP_TOKENS for token in args[:options_end]):
+        invocation.action = "help"
+        return invocation
+    tokens = iter(args)
+    for token in tokens:
+        if token == "--":
+            invocation.scores.extend(tokens)
+            break
+        if token == "-" or not token.startswith("-") or looks_like_scores(token):
+            invocation.scores.append(token)
+            continue
+        if token.startswith("--"):
+            name, has_value, attached = token.partition("=")
+            option = command.option(name)
+            if option is None:
+                raise _no_such_option(name, command.all_options, where)
+            if has_value and not option.takes_value:
+                raise UsageError("takes no value", option=name, command=where)
+            value = attached if has_value else None
+        else:
+            name, attached = token[:2], token[2:]
+            option = command.option(name)
+            if option is None or (attached and not option.takes_value):
+                raise _no_such_option(token, command.all_options, where)
+            value = attached or None
+        if option.takes_value and value is None:
+            value = _next_value(tokens, option, name, where)
+        _store(invocation, option, name, value)
+    return invocation
+
+
+def _next_value(tokens: Any, option: Option, name: str, where: str | None) -> str:
+    value = next(tokens, None)
+    if value is None or (value.startswith("-") and value != "-" and not looks_like_scores(value)):
+        wanted = f" ({', '.join(option.choices)})" if option.choices else ""
+        raise UsageError(f"needs a value{wanted}", option=name, command=where)
+    return value
+
+
+def _store(invocation: Invocation, option: Option, name: str, value: str | None) -> None:
+    assert invocation.command is not None
+    invocation.spelled[option.dest] = name
+    if option.convert is None:
+        invocation.values[option.dest] = name != option.negation
+        return
+    assert value is not None
+    try:
+        converted = option.convert(value)
+    except ValueError as error:
+        raise UsageError(str(error), option=name, command=invocation.command_word) from None
+    if option.multiple:
+        invocation.values[option.dest].extend(converted)
+    else:
+        invocation.values[option.dest] = converted
+
+
+def _no_such_option(token: str, options: Sequence[Option], where: str | None) -> UsageError:
+    known = [name for option in options for name in option.names]
+    name = _option_name(token)
+    return UsageError(
+        f"no such option{_suggest(name, known)}",
+        option=token if len(token) <= 40 else token[:40] + "...",
+        command=where,
+    )
+
+
+def _suggest(word: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""

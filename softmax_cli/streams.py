@@ -1,0 +1,103 @@
+"""The process's streams and signals: stdin, stdout, terminals, SIGINT and SIGTERM.
+
+A signal must never cut a row in half.  ``install_signal_handlers`` makes
+SIGINT and SIGTERM raise ``Interrupted``, except while ``GuardedOutput`` is
+writing: then the signal waits until the write is complete, so csv ends on a
+whole line and the JSON writers can close their document.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from .errors import Interrupted, UsageError
+
+_pending: list[int] = []
+_guarding = False
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    if _guarding:
+        _pending.append(signum)
+        return
+    raise Interrupted(signum)
+
+
+def install_signal_handlers() -> None:
+    """SIGINT and SIGTERM raise ``Interrupted`` (exit 130 and 143), never a traceback."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, OSError):  # not the main thread
+            signal.signal(signum, _on_signal)
+
+
+@contextlib.contextmanager
+def whole_writes() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back while the body writes; raise them once it is done."""
+    global _guarding
+    if _guarding:
+        yield
+        return
+    _guarding = True
+    try:
+        yield
+    finally:
+        _guarding = False
+    if _pending:
+        signum = _pending.pop()
+        _pending.clear()
+        raise Interrupted(signum)
+
+
+class GuardedOutput:
+    """A binary stream whose every ``write`` completes before a signal is acted on."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw = raw
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        with whole_writes():
+            return self.raw.write(data)
+
+    def flush(self) -> None:
+        with whole_writes():
+            self.raw.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+def is_terminal(stream: object) -> bool:
+    """True when ``stream`` is an interactive terminal."""
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
+
+
+def stdin_is_terminal() -> bool:
+    """True when stdin is an interactive terminal (then we never wait on it)."""
+    return is_terminal(sys.stdin)
+
+
+def stdout_is_terminal() -> bool:
+    """True when stdout is a terminal: tables for people, csv for pipes."""
+    return is_terminal(sys.stdout)
+
+
+def stdin_bytes() -> BinaryIO:
+    """Our stdin as bytes; a closed stdin is a usage error, not a crash."""
+    if sys.stdin is None:
+        raise UsageError("stdin is closed: give scores as arguments or with --input FILE")
+    return sys.stdin.buffer
+
+
+def stdout_bytes() -> GuardedOutput:
+    """Our stdout as bytes, after anything already written to it as text."""
+    if sys.stdout is None:
+        raise OSError("stdout is closed")
+    sys.stdout.flush()
+    return GuardedOutput(sys.stdout.buffer)

@@ -1,0 +1,89 @@
+"""What a run imports decides how fast it starts: only a fresh interpreter shows it.
+
+Every computing command must run without Typer, Pydantic or (except for tables)
+Rich; help and completion need Typer but never Pydantic.  The commands come
+from the declarations, so a new command is checked too.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from probes import probe
+
+from softmax_cli.options import COMMANDS
+
+SLOW_TO_IMPORT = {"typer", "pydantic", "rich"}
+
+# The smallest valid run of each command, with scores as arguments.
+RUNS = {
+    "probs": ["2", "1", "0.1"],
+    "logprobs": ["2", "1", "0.1"],
+    "cross-entropy": ["2", "1", "0.1", "--labels", "0"],
+    "explain": ["2", "1", "0.1", "--label", "0"],
+    "evaluate": ["2,1,0.1;0.5,2,1", "--labels", "0,1"],
+    "calibrate": ["2,1,0.1;0.5,2,1", "--labels", "1,1"],
+}
+
+
+def test_every_command_has_a_start_up_case() -> None:
+    assert set(RUNS) == {command.name for command in COMMANDS}
+
+
+@pytest.mark.parametrize("command", [c.name for c in COMMANDS])
+def test_a_computing_run_loads_neither_typer_pydantic_nor_rich(command: str) -> None:
+    result = probe("launch", command, *RUNS[command], "-o", "json")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.imported & SLOW_TO_IMPORT == set()
+
+
+def test_the_shorthand_computes_without_slow_imports() -> None:
+    result = probe("launch", "2", "1", "0.1", "-o", "csv")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.imported & SLOW_TO_IMPORT == set()
+    exps = [math.exp(x - 2) for x in (2, 1, 0.1)]
+    expected = [e / sum(exps) for e in exps]
+    got = [float(field) for field in result.stdout.strip().split(",")]
+    assert got == pytest.approx(expected, rel=1e-15)
+
+
+def test_every_option_of_probs_runs_without_typer() -> None:
+    result = probe(
+        "launch",
+        "probs",
+        "--delimiter",
+        ",",
+        "--no-header",
+        "-t",
+        "2",
+        "--precision",
+        "3",
+        "-o",
+        "csv",
+        "--no-color",
+        stdin="1,2\n3,4\n",
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.imported & SLOW_TO_IMPORT == set()
+
+
+def test_a_table_loads_rich_but_not_typer() -> None:
+    result = probe("launch", "logprobs", "-1", "-inf", "3", "-o", "table")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.imported & SLOW_TO_IMPORT == {"rich"}
+    assert "-inf" in result.stdout
+
+
+def test_a_usage_error_loads_nothing_slow() -> None:
+    result = probe("launch", "probs", "-t", "0", "1")
+    assert result.returncode == 2
+    assert result.imported & (SLOW_TO_IMPORT | {"numpy"}) == set()
+
+
+@pytest.mark.parametrize("path", [[], *([c.name] for c in COMMANDS)])
+def test_help_uses_typer_without_pydantic(path: list[str]) -> None:
+    result = probe("launch", *path, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "typer" in result.imported
+    assert "pydantic" not in result.imported and "numpy" not in result.imported
