@@ -248,11 +248,13 @@ def click_group() -> SoftmaxGroup:
 
 def typer_main(args: list[str]) -> int:
     """Let Typer answer: help, completion, or completion install.  Returns the exit code."""
-    from .streams import stdout_is_terminal
+    from .streams import rich_reports_broken_pipes, stdout_is_terminal
 
     group = click_group()
     width = shutil.get_terminal_size().columns
     plain = not stdout_is_terminal() or width < RICH_HELP_MIN_WIDTH
+    if not plain:
+        rich_reports_broken_pipes()
     for command in [group, *group.commands.values()]:
         command.rich_markup_mode = None if plain else "rich"  # type: ignore[attr-defined]
         if not plain and command.help:

@@ -59,8 +59,14 @@ class GuardedOutput:
         self.raw = raw
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
+        # A signal can make BufferedWriter.write return early with part of the
+        # data written (as write(2) may), so write until all of it is out.
+        view = memoryview(data).cast("B")
         with whole_writes():
-            return self.raw.write(data)
+            done = 0
+            while done < len(view):
+                done += self.raw.write(view[done:]) or 0
+        return done
 
     def flush(self) -> None:
         with whole_writes():
@@ -68,6 +74,24 @@ class GuardedOutput:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.raw, name)
+
+
+def _broken_pipe(console: Any) -> None:
+    console.quiet = True
+    raise BrokenPipeError
+
+
+def rich_reports_broken_pipes() -> None:
+    """Make Rich raise BrokenPipeError instead of its own ``SystemExit(1)``.
+
+    Rich's documented hook ``Console.on_broken_pipe`` exits 1; a reader that
+    stopped reading is no error here, so the one handler in ``errors`` can
+    exit 0 for tables and help as it does for csv.  Call it where Rich is
+    about to be used, so plain runs never import Rich.
+    """
+    from rich.console import Console
+
+    Console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
 
 
 def is_terminal(stream: object) -> bool:

@@ -97,6 +97,9 @@ def make_console(
 
     from rich.console import Console
 
+    from .streams import rich_reports_broken_pipes
+
+    rich_reports_broken_pipes()
     target = _TextOut(out, terminal)
     console = Console(
         file=target,

@@ -94,3 +94,116 @@ def test_a_closed_stdout_is_one_line_and_exit_1(args):
     done = subprocess.run(["bash", "-c", script], capture_output=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.decode().strip() == "softmax: stdout is closed"
+
+
+# --- every command and format into a closed pipe, and signals at any moment ---
+
+# Labels that mostly follow the scores, so calibrate has a temperature to find.
+EVAL_CSV = b"a,b,c,y\n" + b"".join(
+    f"{i % 7},{i % 5},{-(i % 3)},{int(i % 5 > i % 7) ^ (i % 4 == 0)}\n".encode()
+    for i in range(20000)
+)
+
+
+def _closed_pipe_cases() -> list[tuple[str, str]]:
+    from softmax_cli.options import COMMANDS
+
+    cases = []
+    for command in COMMANDS:
+        for option in command.options:
+            if option.dest == "output_format":
+                cases += [(command.name, choice) for choice in option.choices]
+    return cases
+
+
+def _args_for(command: str) -> list[str]:
+    if command == "explain":
+        return ["explain", *[str(i % 13) for i in range(3000)]]
+    if command in ("cross-entropy", "evaluate", "calibrate"):
+        return [command, "--label-column", "y"]
+    return [command]
+
+
+@pytest.mark.parametrize(("command", "fmt"), _closed_pipe_cases())
+@pytest.mark.parametrize("reader", ["head -1", "true"])
+def test_every_command_and_format_ends_quietly_into_a_closed_pipe(command, fmt, reader):
+    script = " ".join([*COMMAND, *_args_for(command), "-o", fmt]) + f" | {reader}"
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", script], input=EVAL_CSV, capture_output=True, timeout=60
+    )
+    assert done.stderr == b""
+    assert done.returncode == 0
+
+
+@pytest.mark.parametrize("path", [[], ["probs"], ["explain"], ["evaluate"]])
+def test_help_into_a_closed_pipe_exits_0(path):
+    script = " ".join([*COMMAND, *path, "--help"]) + " | head -1"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", script], capture_output=True, timeout=60)
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert done.stdout.startswith(b"Usage: softmax")
+
+
+def _interrupted(fmt: str, signum: int, delay: float) -> tuple[int, bytes, bytes]:
+    import tempfile
+
+    with tempfile.TemporaryFile() as scores:
+        scores.write(big_csv(60000))
+        scores.seek(0)
+        # Nobody reads stdout until the signal is sent: the writer blocks in a full pipe.
+        process = subprocess.Popen(
+            [*COMMAND, "probs", "-o", fmt],
+            stdin=scores,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(delay)
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=60)
+    return process.returncode, out, err
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals are POSIX")
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("delay", [0.5, 1.5])
+def test_a_signal_during_json_output_leaves_a_parseable_document(signum, code, delay):
+    import json
+
+    status, out, err = _interrupted("json", signum, delay)
+    assert status == code
+    assert b"Traceback" not in err
+    document = json.loads(out)
+    assert all(len(row) == 3 for row in document["rows"])
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals are POSIX")
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_a_signal_during_row_output_ends_on_a_whole_row(fmt):
+    status, out, err = _interrupted(fmt, signal.SIGTERM, 1.0)
+    assert status == 143 and b"Traceback" not in err
+    assert out.endswith(b"\n")
+    for line in out.splitlines():
+        assert len(line.replace(b"[", b"").replace(b"]", b"").split(b",")) == 3
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals are POSIX")
+@pytest.mark.parametrize("delay", [0.1, 0.15, 0.25])
+def test_ctrl_c_during_start_up_exits_130_without_a_traceback(delay):
+    process = subprocess.Popen(
+        [*COMMAND, "explain", "2", "1", "0.1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert b"Traceback" not in err
+    assert process.returncode in (0, 130)
+
+
+def test_a_closed_stdin_is_a_usage_error():
+    done = subprocess.run(
+        ["bash", "-c", " ".join([*COMMAND, "probs"]) + " <&-"], capture_output=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        "softmax probs: stdin is closed: give scores as arguments or with --input FILE",
+        "Try 'softmax probs --help' for help.",
+    ]
