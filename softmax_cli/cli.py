@@ -264,7 +264,7 @@ def typer_main(args: list[str]) -> int:
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else ExitCode.OK
     except ClickException as error:
-        raise UsageError(error.format_message(), command=None) from None
+        raise UsageError(error.format_message()).within(None, None) from None
     return ExitCode.OK
 
 

@@ -69,17 +69,26 @@ class DataError(SoftmaxError):
 class UsageError(SoftmaxError):
     """A problem with what the user asked for rather than with the data (exit 2).
 
-    ``option`` is the option as the user typed it; ``command`` the command the
-    error concerns, when it is not the one that ran (None for the program).
+    ``option`` is the option as the user typed it.  ``within`` says which
+    command it concerns: as typed (None for the program itself or for the
+    ``softmax 2 1 0.1`` shorthand), and whose ``--help`` explains it.
     """
 
     exit_code = ExitCode.USAGE
 
-    def __init__(self, message: str, *, option: str | None = None, command: str | None = ""):
+    def __init__(self, message: str, *, option: str | None = None):
         self.message = message
         self.option = option
-        self.command = command
+        self.command: str | None = None
+        self.help_command: str | None = None
+        self.placed = False
         super().__init__(str(self))
+
+    def within(self, command: str | None, help_command: str | None) -> UsageError:
+        """Name the command, unless an inner step already did."""
+        if not self.placed:
+            self.command, self.help_command, self.placed = command, help_command, True
+        return self
 
     def __str__(self) -> str:
         return f"{self.option}: {self.message}" if self.option else self.message
@@ -129,14 +138,13 @@ def silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
-def exit_code_for(error: BaseException, command: str | None = None) -> int:
-    """Report an exception that ended a run (of ``command``, if known); return the exit code."""
-    path = f"{PROGRAM} {command}" if command else PROGRAM
+def exit_code_for(error: BaseException) -> int:
+    """Report an exception that ended a run as stderr lines; return the exit code."""
     if isinstance(error, UsageError):
-        if error.command != "":
-            path = f"{PROGRAM} {error.command}" if error.command else PROGRAM
-        say(f"{path}: {error}")
-        say(f"Try '{path} --help' for help.")
+        said = f"{PROGRAM} {error.command}" if error.command else PROGRAM
+        helped = f"{PROGRAM} {error.help_command}" if error.help_command else PROGRAM
+        say(f"{said}: {error}")
+        say(f"Try '{helped} --help' for help.")
         return error.exit_code
     if isinstance(error, SoftmaxError):
         say(f"{PROGRAM}: {error}")

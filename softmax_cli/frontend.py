@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from .errors import ExitCode, exit_code_for
+from .errors import ExitCode, UsageError, exit_code_for
 
 
 def completing() -> bool:
@@ -20,7 +20,7 @@ def completing() -> bool:
 
 def run(argv: Sequence[str]) -> int:
     """Run ``softmax ARGV``; return the exit status.  Never raises, never prints a traceback."""
-    command_name: str | None = None
+    invocation = None
     try:
         if completing():
             from .cli import typer_main
@@ -29,9 +29,8 @@ def run(argv: Sequence[str]) -> int:
         from .parsing import parse
 
         invocation = parse(argv)
-        command_name = invocation.command_word
         if invocation.action is not None:
-            return _answer(invocation.action, command_name, argv)
+            return _answer(invocation.action, invocation.help_word, argv)
         from .commands import RUNNERS
 
         assert invocation.command is not None
@@ -39,7 +38,9 @@ def run(argv: Sequence[str]) -> int:
         _flush_stdout()
         return ExitCode.OK
     except BaseException as error:  # noqa: BLE001 - the one place errors become exit codes
-        return exit_code_for(error, command_name)
+        if isinstance(error, UsageError) and invocation is not None and invocation.command:
+            error.within(invocation.command_word, invocation.help_word)
+        return exit_code_for(error)
 
 
 def _answer(action: str, command_name: str | None, argv: Sequence[str]) -> int:

@@ -71,6 +71,13 @@ class Invocation:
         except KeyError:
             raise AttributeError(name) from None
 
+    @property
+    def help_word(self) -> str | None:
+        """The command whose ``--help`` to point at: as typed, else the shorthand's."""
+        if self.command is None:
+            return None
+        return self.word or self.command.name
+
     def given(self, dest: str) -> bool:
         """True when the user typed the option whose values go to ``dest``."""
         return dest in self.spelled
@@ -103,8 +110,12 @@ def parse(argv: Sequence[str]) -> Invocation:
     if first.startswith("-"):
         if DEFAULT_COMMAND.option(_option_name(first)) is not None:
             return _parse_command(DEFAULT_COMMAND, args)
-        raise _no_such_option(first, [*ROOT_OPTIONS, *DEFAULT_COMMAND.options], None)
-    raise UsageError(f"{first!r} is not a command{_suggest(first, command_names())}", command=None)
+        raise _no_such_option(first, [*ROOT_OPTIONS, *DEFAULT_COMMAND.options]).within(
+            None, None
+        )
+    raise UsageError(f"{first!r} is not a command{_suggest(first, command_names())}").within(
+        None, None
+    )
 
 
 def _root_option(token: str) -> Option | None:
@@ -120,11 +131,18 @@ def _option_name(token: str) -> str:
 
 def _parse_command(command: Command, args: list[str], word: str = "") -> Invocation:
     invocation = Invocation(command, word, command.defaults())
-    where = invocation.command_word
+    try:
+        _read_command_line(invocation, command, args)
+    except UsageError as error:
+        raise error.within(invocation.command_word, invocation.help_word) from None
+    return invocation
+
+
+def _read_command_line(invocation: Invocation, command: Command, args: list[str]) -> None:
     options_end = args.index("--") if "--" in args else len(args)
     if any(token in HELP_TOKENS for token in args[:options_end]):
         invocation.action = "help"
-        return invocation
+        return
     tokens = iter(args)
     for token in tokens:
         if token == "--":
@@ -137,27 +155,26 @@ def _parse_command(command: Command, args: list[str], word: str = "") -> Invocat
             name, has_value, attached = token.partition("=")
             option = command.option(name)
             if option is None:
-                raise _no_such_option(name, command.all_options, where)
+                raise _no_such_option(name, command.all_options)
             if has_value and not option.takes_value:
-                raise UsageError("takes no value", option=name, command=where)
+                raise UsageError("takes no value", option=name)
             value = attached if has_value else None
         else:
             name, attached = token[:2], token[2:]
             option = command.option(name)
             if option is None or (attached and not option.takes_value):
-                raise _no_such_option(token, command.all_options, where)
+                raise _no_such_option(token, command.all_options)
             value = attached or None
         if option.takes_value and value is None:
-            value = _next_value(tokens, option, name, where)
+            value = _next_value(tokens, option, name)
         _store(invocation, option, name, value)
-    return invocation
 
 
-def _next_value(tokens: Any, option: Option, name: str, where: str | None) -> str:
+def _next_value(tokens: Any, option: Option, name: str) -> str:
     value = next(tokens, None)
     if value is None or (value.startswith("-") and value != "-" and not looks_like_scores(value)):
         wanted = f" ({', '.join(option.choices)})" if option.choices else ""
-        raise UsageError(f"needs a value{wanted}", option=name, command=where)
+        raise UsageError(f"needs a value{wanted}", option=name)
     return value
 
 
@@ -171,20 +188,19 @@ def _store(invocation: Invocation, option: Option, name: str, value: str | None)
     try:
         converted = option.convert(value)
     except ValueError as error:
-        raise UsageError(str(error), option=name, command=invocation.command_word) from None
+        raise UsageError(str(error), option=name) from None
     if option.multiple:
         invocation.values[option.dest].extend(converted)
     else:
         invocation.values[option.dest] = converted
 
 
-def _no_such_option(token: str, options: Sequence[Option], where: str | None) -> UsageError:
+def _no_such_option(token: str, options: Sequence[Option]) -> UsageError:
     known = [name for option in options for name in option.names]
     name = _option_name(token)
     return UsageError(
         f"no such option{_suggest(name, known)}",
         option=token if len(token) <= 40 else token[:40] + "...",
-        command=where,
     )
 
 
