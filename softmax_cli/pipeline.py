@@ -15,9 +15,9 @@ from . import numerics
 from .errors import DataError, InputUsageError, RowError, SoftmaxError
 from .numerics import FloatArray
 from .readers import Block, ScoreSource
-from .writers import LossDetails, LossSummary, LossWriter, RowWriter
+from .results import LossDetails, LossSummary, LossWriter, RowWriter
 
-Operation = Callable[[FloatArray, float], FloatArray]
+RowFunction = Callable[[FloatArray, float], FloatArray]  # numerics.operation_function gives one
 
 
 def _line_error(block: Block, error: RowError) -> DataError:
@@ -26,7 +26,7 @@ def _line_error(block: Block, error: RowError) -> DataError:
 
 
 def run_rows(
-    source: ScoreSource, operation: Operation, temperature: float, writer: RowWriter
+    source: ScoreSource, operation: RowFunction, temperature: float, writer: RowWriter
 ) -> int:
     """Compute ``operation`` block by block; on bad data, write the rows before it, then raise."""
     writer.start(source.classes)
