@@ -16,6 +16,7 @@ import orjson
 
 from . import numerics
 from .errors import DataError, InputUsageError, RowError
+from .number_text import TABLE_PRECISION, fixed_number, json_ready, table_number
 
 DEFAULT_SWEEP = (0.1, 0.5, 1.0, 2.0, 10.0)
 JACOBIAN_MAX_CLASSES = 6
@@ -175,19 +176,9 @@ def derive(
 # --- JSON --------------------------------------------------------------------
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    return value
-
-
 def render_json(steps: dict[str, Any]) -> bytes:
     """The steps as one JSON document; non-finite numbers as null."""
-    return orjson.dumps({"operation": "explain", **_clean(steps)}) + b"\n"
+    return orjson.dumps({"operation": "explain", **json_ready(steps)}) + b"\n"
 
 
 # --- text --------------------------------------------------------------------
@@ -200,15 +191,11 @@ class _Writer:
         self.precision = precision
 
     def n(self, value: float | None) -> str:
-        from .tables import format_number
-
-        return "n/a" if value is None else format_number(value, self.precision)
+        return "n/a" if value is None else table_number(value, self.precision)
 
     def fixed(self, value: float) -> str:
         """Fixed decimals even for tiny values, so a matrix stays narrow and aligned."""
-        if not math.isfinite(value):
-            return self.n(value)
-        return f"{value + 0.0:.{self.precision}f}"
+        return fixed_number(value, self.precision)
 
     def v(self, values: Sequence[float]) -> str:
         return "[" + ", ".join(self.n(value) for value in values) + "]"
@@ -218,7 +205,7 @@ def render_text(
     steps: dict[str, Any],
     out: BinaryIO,
     *,
-    precision: int = 4,
+    precision: int = TABLE_PRECISION,
     no_color: bool = False,
     terminal: bool | None = None,
 ) -> None:

@@ -14,16 +14,10 @@ import orjson
 
 from .evaluation import Calibration
 from .metrics import Bin, Report
-from .writers import float_text, json_value
+from .number_text import float_text, json_number, table_number, table_precision
 
 DIAGRAM_WIDTH = 24
 SOLID, OVER, UNDER = "█", "░", "▓"
-
-
-def _json_number(value: float, precision: int | None) -> float | None:
-    if precision is not None and math.isfinite(value):
-        value = float(f"{value:.{precision}g}")
-    return json_value(value)
 
 
 def _metrics(report: Report, precision: int | None, top_k: bool = True) -> dict[str, Any]:
@@ -35,13 +29,13 @@ def _metrics(report: Report, precision: int | None, top_k: bool = True) -> dict[
     }
     if top_k:
         numbers["top_k_accuracy"] = {
-            str(k): _json_number(v, precision) for k, v in report.top_k.items()
+            str(k): json_number(v, precision) for k, v in report.top_k.items()
         }
     numbers.update(
         brier=report.brier, ece=report.ece, mce=report.mce, mean_entropy=report.mean_entropy
     )
     return {
-        key: value if isinstance(value, dict) else _json_number(value, precision)
+        key: value if isinstance(value, dict) else json_number(value, precision)
         for key, value in numbers.items()
     }
 
@@ -51,8 +45,8 @@ def _bin_json(item: Bin, precision: int | None) -> dict[str, Any]:
         "lower": item.lower,
         "upper": item.upper,
         "count": item.count,
-        "confidence": _json_number(item.confidence, precision),
-        "accuracy": _json_number(item.accuracy, precision),
+        "confidence": json_number(item.confidence, precision),
+        "accuracy": json_number(item.accuracy, precision),
     }
 
 
@@ -91,7 +85,7 @@ def calibration_json(
 def _delimited(
     names: list[str], values: list[float | int], separator: str, precision: int | None
 ) -> bytes:
-    cells = [str(v) if isinstance(v, int) else float_text(v, precision) for v in values]
+    cells = [float_text(v, precision) for v in values]
     return (separator.join(names) + "\n" + separator.join(cells) + "\n").encode()
 
 
@@ -196,9 +190,9 @@ def render_evaluation_table(
     from rich.table import Table
     from rich.text import Text
 
-    from .tables import format_number, make_console
+    from .tables import make_console
 
-    digits = 4 if precision is None else precision
+    digits = table_precision(precision)
     console, stream = make_console(out, no_color)
     summary = Table(
         title=f"evaluation: {report.rows} row{'' if report.rows == 1 else 's'}, "
@@ -208,7 +202,7 @@ def render_evaluation_table(
     summary.add_column("metric")
     summary.add_column("value", justify="right")
     for name, value in _metric_rows(report):
-        summary.add_row(name, format_number(value, digits))
+        summary.add_row(name, table_number(value, digits))
     console.print(summary)
 
     diagram = Table(title="reliability diagram: accuracy against confidence, per bin")
@@ -228,9 +222,9 @@ def render_evaluation_table(
         diagram.add_row(
             f"{item.lower:.2f}-{item.upper:.2f}",
             str(item.count),
-            "" if empty else format_number(item.confidence, digits),
-            "" if empty else format_number(item.accuracy, digits),
-            "" if empty else format_number(item.gap, digits),
+            "" if empty else table_number(item.confidence, digits),
+            "" if empty else table_number(item.accuracy, digits),
+            "" if empty else table_number(item.gap, digits),
             bar,
             style="dim" if empty else None,
         )
@@ -254,19 +248,19 @@ def render_calibration_table(
     """The fitted temperature and each metric before and after it."""
     from rich.table import Table
 
-    from .tables import format_number, make_console
+    from .tables import make_console
 
-    digits = 4 if precision is None else precision
+    digits = table_precision(precision)
     console, stream = make_console(out, no_color)
     temperature = result.fit.temperature
-    table = Table(title=f"temperature scaling: T = {format_number(temperature, digits)}")
+    table = Table(title=f"temperature scaling: T = {table_number(temperature, digits)}")
     table.add_column("metric")
     table.add_column("before (T = 1)", justify="right")
-    table.add_column(f"after (T = {format_number(temperature, digits)})", justify="right")
+    table.add_column(f"after (T = {table_number(temperature, digits)})", justify="right")
     before = dict(_metric_rows(result.before))
     after = dict(_metric_rows(result.after))
     for name, value in before.items():
-        table.add_row(name, format_number(value, digits), format_number(after[name], digits))
+        table.add_row(name, table_number(value, digits), table_number(after[name], digits))
     console.print(table)
     console.print(
         f"fitted on {result.fit.rows_fitted} of {result.before.rows} rows "

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .number_text import table_number, table_precision
 from .numerics import FloatArray
 from .writers import LossDetails, LossSummary, RowSettings
 
@@ -28,20 +29,6 @@ ARGMAX_STYLE = "bold green"
 GAP = "…"
 GLUE = "\ue000"  # a space Rich may not break at (private use, one cell wide)
 _TRAILING = re.compile(r" +(?=\n)")
-
-
-def format_number(value: float, precision: int) -> str:
-    """Fixed-point with ``precision`` decimals; scientific where that would hide the value."""
-    value += 0.0  # -0.0 reads as 0
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "-inf" if value < 0 else "inf"
-    if value != 0 and abs(value) < 0.5 * 10.0 ** (-precision):
-        return f"{value:.{max(precision - 1, 0)}e}"
-    if abs(value) >= 1e15:
-        return f"{value:.{max(precision - 1, 0)}e}"
-    return f"{value:.{precision}f}"
 
 
 def bar(fraction: float, width: int = BAR_WIDTH) -> str:
@@ -141,7 +128,7 @@ class TableRowWriter:
     ):
         self.out = out
         self.settings = settings
-        self.precision = 4 if settings.precision is None else settings.precision
+        self.precision = table_precision(settings.precision)
         self.no_color = no_color
         self.terminal = terminal
         self.classes: list[str] | None = None
@@ -199,7 +186,7 @@ class TableRowWriter:
         numbers = [scores[indices], probs[indices]] + ([values[indices]] if self._is_log else [])
         used = 1 + max(len("class"), *(min(len(names[i]), 2 * NAME_CAP) for i in indices)) + 3
         for header, column in zip(headers, numbers, strict=True):
-            used += max(len(header), *(len(format_number(float(v), f)) for v in column)) + 3
+            used += max(len(header), *(len(table_number(float(v), f)) for v in column)) + 3
         room = width - used - 3 - len(" ◀ max")
         bar_width = max(MIN_BAR, min(BAR_WIDTH, room))
         what = "log-softmax" if self._is_log else "softmax"
@@ -218,15 +205,15 @@ class TableRowWriter:
                 table.add_row(*cells, style="dim")
             cells = [
                 names[index],
-                format_number(scores[index], f),
-                format_number(probs[index], f),
+                table_number(scores[index], f),
+                table_number(probs[index], f),
             ]
             if self._is_log:
-                cells.append(format_number(values[index], f))
+                cells.append(table_number(values[index], f))
             cells.append(bar(probs[index], bar_width) + (" ◀ max" if index == best else ""))
             table.add_row(*cells, style=ARGMAX_STYLE if index == best else None)
         table.add_section()
-        total = ["sum", "", format_number(float(probs.sum()), f)]
+        total = ["sum", "", table_number(float(probs.sum()), f)]
         table.add_row(*total, *([""] if self._is_log else []), "")
         return table
 
@@ -238,7 +225,7 @@ class TableRowWriter:
         f = self.precision
 
         def column_width(index: int) -> int:
-            cells = [len(format_number(float(r[1][index]), f)) for r in rows]
+            cells = [len(table_number(float(r[1][index]), f)) for r in rows]
             return max(min(len(names[index]), NAME_CAP), *cells) + 3
 
         row_width = max(len("row"), len(f"{rows[-1][0]:,}")) + 3
@@ -292,7 +279,7 @@ class TableRowWriter:
             for place, index in enumerate(columns):
                 if place and index - columns[place - 1] > 1:
                     cells.append(GAP)
-                text = format_number(float(values[index]), f)
+                text = table_number(float(values[index]), f)
                 cells.append(_styled(text, ARGMAX_STYLE) if index == best else text)
             table.add_row(f"{number:,}", *cells, names[best])
         if notes:
@@ -320,7 +307,7 @@ class TableLossWriter:
     ):
         self.out = out
         self.reduction = reduction
-        self.precision = 4 if precision is None else precision
+        self.precision = table_precision(precision)
         self.no_color = no_color
         self.terminal = terminal
         self.classes: list[str] | None = None
@@ -377,16 +364,16 @@ class TableLossWriter:
             table.add_row(
                 f"{number:,}",
                 self._name(label),
-                format_number(prob, f) if label != -1 else "",
+                table_number(prob, f) if label != -1 else "",
                 self._name(predicted) + (" ✗" if wrong else ""),
-                format_number(loss, f),
+                table_number(loss, f),
                 style="red" if wrong else None,
             )
         table.add_section()
         name = "sum" if self.reduction == "sum" else "mean"
-        table.add_row("", f"loss ({name})", "", "", format_number(summary.loss, f), style="bold")
-        table.add_row("", "perplexity", "", "", format_number(summary.perplexity, f))
-        accuracy = format_number(summary.accuracy, f)
+        table.add_row("", f"loss ({name})", "", "", table_number(summary.loss, f), style="bold")
+        table.add_row("", "perplexity", "", "", table_number(summary.perplexity, f))
+        accuracy = table_number(summary.accuracy, f)
         table.add_row("", "accuracy", "", f"{summary.correct}/{summary.counted}", accuracy)
         console.print(table)
         console.print("perplexity = exp(mean loss); accuracy = arg-max equals the label")

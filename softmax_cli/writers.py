@@ -1,84 +1,20 @@
 """Writers: csv, tsv, json and ndjson, written block by block as rows are computed.
 
-Floats are written in the shortest form that reads back as the same float64
-(orjson's, which matches Python's ``repr`` in value), unless a precision is
-asked for.  JSON has no infinities: a non-finite number is written as ``null``.
+The text of every number comes from ``number_text``.
 The ``table`` format lives in ``tables.py`` so that Rich loads only for it.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-import numpy as np
 import orjson
 
+from .number_text import delimited_lines, float_text, json_number, json_rows, ndjson_lines
 from .numerics import FloatArray
 from .results import LossDetails, LossSummary, LossWriter, RowWriter
-
-_NUMPY = orjson.OPT_SERIALIZE_NUMPY
-
-
-def _rounded(values: FloatArray, precision: int | None) -> FloatArray:
-    """Values rounded to ``precision`` significant digits (for JSON output)."""
-    if precision is None:
-        return values
-    flat = [float(f"{value:.{precision}g}") for value in values.ravel().tolist()]
-    return np.array(flat, dtype=np.float64).reshape(values.shape)
-
-
-def float_text(value: float, precision: int | None) -> str:
-    """One float as delimited text: shortest round-trip, or ``precision`` digits."""
-    if precision is not None:
-        return f"{value:.{precision}g}"
-    return repr(float(value))
-
-
-def _shortest_lines(values: FloatArray, separator: str) -> bytes:
-    """Finite rows as text lines: one orjson array of every value, its commas rewritten in place.
-
-    The flat array ``[a,b,c,d]`` has one comma between neighbours; every
-    ``width``-th one ends a row.  Rewriting bytes in place keeps the length, so
-    no pass over the text has to copy it (``bytes.replace`` of ``],[`` would).
-    """
-    width = values.shape[1]
-    text = bytearray(
-        orjson.dumps(np.ascontiguousarray(values, dtype=np.float64).ravel(), option=_NUMPY)
-    )
-    view = np.frombuffer(text, dtype=np.uint8)
-    commas = np.flatnonzero(view == ord(","))
-    if separator != ",":
-        view[commas] = ord(separator)
-    view[commas[width - 1 :: width]] = ord("\n")
-    text[-1] = ord("\n")
-    return memoryview(text)[1:].tobytes()
-
-
-def delimited_lines(values: FloatArray, separator: str, precision: int | None) -> bytes:
-    """Rows of a 2-D array as text lines, each value shortest round-trip.
-
-    orjson formats a whole block in C; blocks holding a non-finite value (which
-    JSON would turn into ``null``) fall back to Python's ``repr``.
-    """
-    if values.shape[0] == 0:
-        return b""
-    if precision is None and values.size and np.isfinite(values).all():
-        return _shortest_lines(values, separator)
-    return "".join(
-        separator.join(float_text(value, precision) for value in row) + "\n"
-        for row in values.tolist()
-    ).encode()
-
-
-def json_rows(values: FloatArray, precision: int | None) -> bytes:
-    """Rows as comma-joined JSON arrays (no outer brackets); non-finite as ``null``."""
-    if values.shape[0] == 0:
-        return b""
-    values = _rounded(np.ascontiguousarray(values, dtype=np.float64), precision)
-    return orjson.dumps(values, option=_NUMPY)[1:-1]
 
 
 def header_line(names: Sequence[str], separator: str) -> bytes:
@@ -89,28 +25,6 @@ def header_line(names: Sequence[str], separator: str) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=separator, lineterminator="\n").writerow(names)
     return buffer.getvalue().encode()
-
-
-def ndjson_lines(values: FloatArray, precision: int | None) -> bytes:
-    """One JSON array per row, each on its own line (non-finite as ``null``).
-
-    orjson writes ``[[a,b],[c,d]]``; the comma after each row's ``]`` becomes a
-    newline in place, which keeps the length, so the text is not copied again.
-    """
-    if values.shape[0] == 0:
-        return b""
-    values = _rounded(np.ascontiguousarray(values, dtype=np.float64), precision)
-    text = bytearray(orjson.dumps(values, option=_NUMPY))
-    view = np.frombuffer(text, dtype=np.uint8)
-    ends = np.flatnonzero(view == ord("]"))
-    view[ends[:-2] + 1] = ord("\n")  # the last two close the last row and the whole
-    text[-1] = ord("\n")
-    return memoryview(text)[1:].tobytes()
-
-
-def json_value(value: float) -> float | None:
-    """A float for JSON: ``None`` (``null``) when it is not finite."""
-    return value if math.isfinite(value) else None
 
 
 @dataclass
@@ -269,7 +183,7 @@ class JsonLossWriter:
 
     def finish(self, summary: LossSummary) -> None:
         tail = {
-            "loss": json_value(float(_rounded(np.array([summary.loss]), self.precision)[0])),
+            "loss": json_number(summary.loss, self.precision),
             "rows": summary.rows,
             "weight": summary.weight_sum,
         }

@@ -13,7 +13,7 @@ from scipy import special
 from typer.testing import CliRunner
 
 from softmax_cli.cli import app
-from softmax_cli.tables import HEAD_ROWS, TAIL_ROWS, TableRowWriter, bar, format_number
+from softmax_cli.tables import HEAD_ROWS, TAIL_ROWS, TableRowWriter, bar
 from softmax_cli.writers import RowSettings
 
 runner = CliRunner()
@@ -35,15 +35,6 @@ def body_rows(text: str) -> list[list[str]]:
 
 
 # --- helpers --------------------------------------------------------------------
-
-
-def test_format_number_uses_fixed_decimals_and_scientific_for_tiny_values():
-    assert format_number(0.65900113, 4) == "0.6590"
-    assert format_number(0.65900113, 2) == "0.66"
-    assert format_number(4.54e-5, 4) == "4.540e-05"
-    assert format_number(-0.0, 4) == "0.0000"
-    assert format_number(-math.inf, 4) == "-inf"
-    assert format_number(math.nan, 4) == "nan"
 
 
 def test_bar_is_proportional_in_eighths():
