@@ -16,7 +16,12 @@ import orjson
 
 from . import numerics
 from .errors import DataError, InputUsageError, RowError
-from .number_text import TABLE_PRECISION, fixed_number, json_ready, table_number
+from .number_text import (
+    TABLE_PRECISION,
+    fixed_number,
+    json_ready,
+    table_number,
+)
 
 DEFAULT_SWEEP = (0.1, 0.5, 1.0, 2.0, 10.0)
 JACOBIAN_MAX_CLASSES = 6
@@ -210,7 +215,7 @@ def render_text(
     terminal: bool | None = None,
 ) -> None:
     """The derivation for people: a table of every step, then each step in words."""
-    from .tables import make_console
+    from .rich_output import make_console
 
     console, stream = make_console(out, no_color, terminal)
     for block in text_blocks(steps, precision):
@@ -224,7 +229,7 @@ def text_blocks(steps: dict[str, Any], precision: int) -> list[Any]:
     from rich.padding import Padding
     from rich.text import Text
 
-    from .tables import GLUE
+    from .rich_output import GLUE
 
     w = _Writer(precision)
     k = len(steps["scores"])
@@ -260,7 +265,7 @@ def _numbered(number: int, heading: str, body: str) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    from .tables import GLUE
+    from .rich_output import GLUE
 
     grid = Table.grid(padding=(0, 1), pad_edge=False)
     grid.add_column(justify="right", style="bold cyan", no_wrap=True, width=3)
@@ -276,17 +281,17 @@ def _numbered(number: int, heading: str, body: str) -> Any:
 
 
 def _shown(steps: dict[str, Any]) -> list[int]:
-    from .tables import HEAD_ROWS, TAIL_ROWS, shown_indices
+    from .rich_output import shown_indices
 
     keep = [steps["argmax"]] + ([steps["label"]] if "label" in steps else [])
-    return shown_indices(len(steps["scores"]), HEAD_ROWS, TAIL_ROWS, keep=keep)
+    return shown_indices(len(steps["scores"]), keep=keep)
 
 
 def _main_table(steps: dict[str, Any], w: _Writer) -> Any:
     from rich import box
     from rich.table import Table
 
-    from .tables import ARGMAX_STYLE, GAP, _gaps, count_text
+    from .rich_output import ARGMAX_STYLE, GAP, GAP_STYLE, count_text, gaps
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
     table.add_column("class", no_wrap=True)
@@ -300,13 +305,13 @@ def _main_table(steps: dict[str, Any], w: _Writer) -> Any:
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("", overflow="fold")  # the marks give way first on a narrow screen
     indices = _shown(steps)
-    gaps = dict(_gaps(indices))
+    missing = gaps(indices)
     label = steps.get("label")
     limit = steps["limit"]
     for position, i in enumerate(indices):
-        if position in gaps:
+        if position in missing:
             table.add_row(
-                GAP, *[GAP] * len(headers), count_text(gaps[position], "more"), style="dim"
+                GAP, *[GAP] * len(headers), count_text(missing[position], "more"), style=GAP_STYLE
             )
         marks = [m for m, on in (("max", i == steps["argmax"]), ("true", i == label)) if on]
         keys = ("shifted", "scaled", "exp") if with_z else ("shifted", "exp")
@@ -560,7 +565,7 @@ def _matrix_table(
 
 def _short_names(steps: dict[str, Any]) -> tuple[list[str], str | None]:
     """Class names short enough for column headers, and a legend when they are indices."""
-    from .tables import GLUE
+    from .rich_output import GLUE
 
     names = steps["classes"]
     if max(len(name) for name in names) <= HEADER_NAME_WIDTH:
@@ -591,7 +596,7 @@ def _sweep_table(steps: dict[str, Any], w: _Writer) -> Any:
     from rich import box
     from rich.table import Table
 
-    from .tables import bar
+    from .rich_output import bar
 
     names, legend = _short_names(steps)
     k = len(names)

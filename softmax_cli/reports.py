@@ -14,10 +14,12 @@ import orjson
 
 from .evaluation import Calibration
 from .metrics import Bin, Report
-from .number_text import float_text, json_number, table_number, table_precision
+from .number_text import float_text, json_number, table_number, table_precision, title_number
+from .rich_output import GAP_STYLE, make_console
 
 DIAGRAM_WIDTH = 24
 SOLID, OVER, UNDER = "█", "░", "▓"
+OVER_STYLE, UNDER_STYLE = "red", "blue"
 
 
 def _metrics(report: Report, precision: int | None, top_k: bool = True) -> dict[str, Any]:
@@ -190,14 +192,12 @@ def render_evaluation_table(
     from rich.table import Table
     from rich.text import Text
 
-    from .tables import make_console
-
     digits = table_precision(precision)
     console, stream = make_console(out, no_color)
     summary = Table(
         title=f"evaluation: {report.rows} row{'' if report.rows == 1 else 's'}, "
         f"{report.classes} classes, "
-        f"T = {report.temperature:g}"
+        f"T = {title_number(report.temperature)}"
     )
     summary.add_column("metric")
     summary.add_column("value", justify="right")
@@ -217,7 +217,7 @@ def render_evaluation_table(
         drawn = reliability_bar(item.accuracy, item.confidence)
         solid = drawn.rstrip(OVER + UNDER)
         shade = drawn[len(solid) :]
-        colour = "red" if shade[:1] == OVER else "blue"
+        colour = OVER_STYLE if shade[:1] == OVER else UNDER_STYLE
         bar = Text.assemble(solid, (shade, colour))  # styles, not markup: names stay literal
         diagram.add_row(
             f"{item.lower:.2f}-{item.upper:.2f}",
@@ -226,15 +226,15 @@ def render_evaluation_table(
             "" if empty else table_number(item.accuracy, digits),
             "" if empty else table_number(item.gap, digits),
             bar,
-            style="dim" if empty else None,
+            style=GAP_STYLE if empty else None,
         )
     console.print(diagram)
     console.print(
         Text.assemble(
             f"{SOLID} accuracy   ",
-            (OVER, "red"),
+            (OVER, OVER_STYLE),
             " overconfident (confidence above accuracy)   ",
-            (UNDER, "blue"),
+            (UNDER, UNDER_STYLE),
             " underconfident",
         ),
         highlight=False,
@@ -247,8 +247,6 @@ def render_calibration_table(
 ) -> None:
     """The fitted temperature and each metric before and after it."""
     from rich.table import Table
-
-    from .tables import make_console
 
     digits = table_precision(precision)
     console, stream = make_console(out, no_color)

@@ -13,8 +13,8 @@ from scipy import special
 from typer.testing import CliRunner
 
 from softmax_cli.cli import app
-from softmax_cli.tables import HEAD_ROWS, TAIL_ROWS, TableRowWriter, bar
-from softmax_cli.writers import RowSettings
+from softmax_cli.rich_output import HEAD_ROWS, TAIL_ROWS
+from softmax_cli.writers import RowSettings, TableRowWriter
 
 runner = CliRunner()
 ESCAPE = "\x1b"
@@ -35,13 +35,6 @@ def body_rows(text: str) -> list[list[str]]:
 
 
 # --- helpers --------------------------------------------------------------------
-
-
-def test_bar_is_proportional_in_eighths():
-    assert bar(1.0, 20) == "█" * 20
-    assert bar(0.5, 20) == "█" * 10
-    assert bar(1 / 160, 20) == "▏"
-    assert bar(0.0) == ""
 
 
 # --- one vector -------------------------------------------------------------------
