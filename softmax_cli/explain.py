@@ -16,11 +16,13 @@ import orjson
 
 from . import numerics
 from .errors import DataError, InputUsageError, RowError
+from .formats import Format, Output, parse_format
 from .number_text import (
     TABLE_PRECISION,
     fixed_number,
     json_ready,
     table_number,
+    table_precision,
 )
 
 DEFAULT_SWEEP = (0.1, 0.5, 1.0, 2.0, 10.0)
@@ -221,6 +223,23 @@ def render_text(
     for block in text_blocks(steps, precision):
         console.print(block)
     stream.flush()
+
+
+def write_explanation(
+    format_name: str | Format,
+    out: BinaryIO,
+    steps: dict[str, Any],
+    *,
+    precision: int | None = None,
+    no_color: bool = False,
+) -> None:
+    """Write the derivation in one format (table, json, ndjson); ValueError for any other."""
+    chosen = parse_format(format_name, Output.EXPLAIN)
+    if chosen.is_json:
+        out.write(render_json(steps))
+    elif chosen is Format.TABLE:
+        render_text(steps, out, precision=table_precision(precision), no_color=no_color)
+    out.flush()
 
 
 def text_blocks(steps: dict[str, Any], precision: int) -> list[Any]:

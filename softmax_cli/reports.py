@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from .evaluation import Calibration
+from .formats import Format, Output, parse_format
 from .metrics import Bin, Report
 from .number_text import float_text, json_number, table_number, table_precision, title_number
 from .rich_output import GAP_STYLE, make_console
@@ -114,39 +115,39 @@ def calibration_delimited(result: Calibration, separator: str, precision: int | 
 
 
 def write_evaluation(
-    format_name: str,
+    format_name: str | Format,
     out: BinaryIO,
     report: Report,
     classes: Sequence[str] | None,
     precision: int | None,
     no_color: bool = False,
 ) -> None:
-    """Write an evaluation in one output format."""
-    if format_name in ("json", "ndjson"):
+    """Write an evaluation in one output format; ValueError naming an unknown format."""
+    chosen = parse_format(format_name, Output.EVALUATION)
+    if chosen.is_json:
         out.write(orjson.dumps(evaluation_json(report, classes, precision)) + b"\n")
-    elif format_name in ("csv", "tsv"):
-        separator = "," if format_name == "csv" else "\t"
-        out.write(evaluation_delimited(report, separator, precision))
-    else:
+    elif chosen.separator is not None:
+        out.write(evaluation_delimited(report, chosen.separator, precision))
+    elif chosen is Format.TABLE:
         render_evaluation_table(out, report, precision, no_color)
     out.flush()
 
 
 def write_calibration(
-    format_name: str,
+    format_name: str | Format,
     out: BinaryIO,
     result: Calibration,
     classes: Sequence[str] | None,
     precision: int | None,
     no_color: bool = False,
 ) -> None:
-    """Write a calibration report in one output format."""
-    if format_name in ("json", "ndjson"):
+    """Write a calibration report in one output format; ValueError naming an unknown format."""
+    chosen = parse_format(format_name, Output.CALIBRATION)
+    if chosen.is_json:
         out.write(orjson.dumps(calibration_json(result, classes, precision)) + b"\n")
-    elif format_name in ("csv", "tsv"):
-        separator = "," if format_name == "csv" else "\t"
-        out.write(calibration_delimited(result, separator, precision))
-    else:
+    elif chosen.separator is not None:
+        out.write(calibration_delimited(result, chosen.separator, precision))
+    elif chosen is Format.TABLE:
         render_calibration_table(out, result, precision, no_color)
     out.flush()
 

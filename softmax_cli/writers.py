@@ -8,13 +8,14 @@ the text of every number from ``number_text``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
 import orjson
 
+from .formats import Format, Output, parse_format
 from .number_text import (
     delimited_lines,
     float_text,
@@ -329,19 +330,23 @@ class TableRowWriter:
         return table
 
 
+_ROW_WRITERS: dict[Format, Callable[[BinaryIO, RowSettings, dict[str, Any]], RowWriter]] = {
+    Format.TABLE: lambda out, settings, options: TableRowWriter(out, settings, **options),
+    Format.CSV: lambda out, settings, options: DelimitedWriter(out, settings, ","),
+    Format.TSV: lambda out, settings, options: DelimitedWriter(out, settings, "\t"),
+    Format.JSON: lambda out, settings, options: JsonWriter(out, settings),
+    Format.NDJSON: lambda out, settings, options: NdjsonWriter(out, settings),
+}
+
+
 def make_row_writer(
-    format_name: str, out: BinaryIO, settings: RowSettings, **table_options: object
+    format_name: str | Format, out: BinaryIO, settings: RowSettings, **table_options: object
 ) -> RowWriter:
-    """The writer for one output format; the table writer imports Rich only when it draws."""
-    if format_name == "csv":
-        return DelimitedWriter(out, settings, ",")
-    if format_name == "tsv":
-        return DelimitedWriter(out, settings, "\t")
-    if format_name == "json":
-        return JsonWriter(out, settings)
-    if format_name == "ndjson":
-        return NdjsonWriter(out, settings)
-    return TableRowWriter(out, settings, **table_options)
+    """The writer for one output format; ValueError naming an unknown format.
+
+    The table writer imports Rich only when it draws.
+    """
+    return _ROW_WRITERS[parse_format(format_name, Output.ROWS)](out, settings, table_options)
 
 
 # --- losses ------------------------------------------------------------------
@@ -499,12 +504,32 @@ class TableLossWriter:
         stream.flush()
 
 
+_LOSS_WRITERS: dict[Format, Callable[[BinaryIO, str, int | None, dict[str, Any]], LossWriter]] = {
+    Format.TABLE: lambda out, reduction, precision, options: TableLossWriter(
+        out, reduction, precision, **options
+    ),
+    Format.CSV: lambda out, reduction, precision, options: DelimitedLossWriter(
+        out, reduction, precision
+    ),
+    Format.TSV: lambda out, reduction, precision, options: DelimitedLossWriter(
+        out, reduction, precision
+    ),
+    Format.JSON: lambda out, reduction, precision, options: JsonLossWriter(
+        out, reduction, precision, lines=False
+    ),
+    Format.NDJSON: lambda out, reduction, precision, options: JsonLossWriter(
+        out, reduction, precision, lines=True
+    ),
+}
+
+
 def make_loss_writer(
-    format_name: str, out: BinaryIO, reduction: str, precision: int | None, **table_options: object
+    format_name: str | Format,
+    out: BinaryIO,
+    reduction: str,
+    precision: int | None,
+    **table_options: object,
 ) -> LossWriter:
-    """The writer for cross-entropy output in one format."""
-    if format_name in ("csv", "tsv"):
-        return DelimitedLossWriter(out, reduction, precision)
-    if format_name in ("json", "ndjson"):
-        return JsonLossWriter(out, reduction, precision, lines=format_name == "ndjson")
-    return TableLossWriter(out, reduction, precision, **table_options)
+    """The writer for cross-entropy output in one format; ValueError naming an unknown format."""
+    chosen = parse_format(format_name, Output.LOSSES)
+    return _LOSS_WRITERS[chosen](out, reduction, precision, table_options)
