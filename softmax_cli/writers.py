@@ -173,14 +173,17 @@ class TableRowWriter:
 
     @property
     def head(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """The first rows kept, each ``(row number, values, scores)``."""
         return self.window.head
 
     @property
     def tail(self) -> Sequence[tuple[int, np.ndarray, np.ndarray]]:
+        """The last rows kept, after the head."""
         return self.window.tail
 
     @property
     def total(self) -> int:
+        """How many rows the writer has been given."""
         return self.window.total
 
     def start(self, classes: Sequence[str] | None) -> None:
