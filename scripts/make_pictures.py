@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from softmax_cli.explain import derive, text_blocks
-from softmax_cli.tables import GLUE, TableRowWriter
-from softmax_cli.writers import RowSettings
+from softmax_cli.rich_output import GLUE
+from softmax_cli.writers import RowSettings, TableRowWriter
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 WIDTH = 80

@@ -35,7 +35,7 @@ from .options import (
     Command,
     Option,
 )
-from .parsing import looks_like_scores
+from .parsing import is_scores_token, looks_like_scores
 
 # Rich help needs room; narrower terminals and pipes get Click's plain text, which wraps.
 RICH_HELP_MIN_WIDTH = 80
@@ -91,7 +91,7 @@ class ScoresCommand(TyperCommand):
             if token == "--":
                 scores.extend(tokens)
                 break
-            if token == "-" or not token.startswith("-") or looks_like_scores(token):
+            if is_scores_token(token):
                 scores.append(token)
                 continue
             options.append(token)
@@ -129,7 +129,7 @@ class SoftmaxGroup(TyperGroup):
     ) -> Any:
         from .frontend import run
 
-        code = run(sys.argv[1:] if args is None else list(args))
+        code = run(sys.argv[1:] if args is None else list(args), typer_main)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -266,10 +266,3 @@ def typer_main(args: list[str]) -> int:
     except ClickException as error:
         raise UsageError(error.format_message()).within(None, None) from None
     return ExitCode.OK
-
-
-def main() -> None:
-    """Console entry point (``launch.main`` is the quick one; both go to ``frontend.run``)."""
-    from .launch import main as launch_main
-
-    launch_main()

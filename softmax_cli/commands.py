@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from . import streams
 from .errors import UsageError, say
 from .formats import Format
+from .operations import Operation
 from .parsing import Invocation
 from .streams import stdin_bytes, stdout_bytes
 
@@ -22,13 +23,13 @@ if TYPE_CHECKING:
     from .readers import ScoreSource
 
 
-def output_format(run: Invocation) -> str:
+def output_format(run: Invocation) -> Format:
     """The format asked for; tables for people, csv for pipes (explain: always text)."""
     if run.output_format is not None:
-        return str(run.output_format)
-    if run.command is not None and run.command.operation == "explain":
-        return Format.TABLE.value
-    return Format.TABLE.value if streams.stdout_is_terminal() else Format.CSV.value
+        return Format(run.output_format)
+    if run.command is not None and run.command.runner == "explain":
+        return Format.TABLE
+    return Format.TABLE if streams.stdout_is_terminal() else Format.CSV
 
 
 @contextlib.contextmanager
@@ -79,30 +80,29 @@ def score_source(run: Invocation, label_column: str | None = None) -> Iterator[S
 
 def write_rows(
     source: ScoreSource,
-    operation_name: str,
-    format_name: str,
+    operation: Operation,
+    output: Format,
     *,
     temperature: float,
     precision: int | None,
     no_color: bool,
 ) -> None:
     """Compute softmax or log-softmax of every row and write it in one format."""
-    from . import numerics
+    from .numerics import operation_function
     from .pipeline import run_rows
     from .writers import RowSettings, make_row_writer
 
-    operation = numerics.softmax if operation_name == "softmax" else numerics.log_softmax
-    settings = RowSettings(operation_name, temperature, precision, source.single_vector)
+    settings = RowSettings(operation, temperature, precision, source.single_vector)
     out = stdout_bytes()
-    writer = make_row_writer(format_name, out, settings, no_color=no_color)
-    run_rows(source, operation, temperature, writer)
+    writer = make_row_writer(output, out, settings, no_color=no_color)
+    run_rows(source, operation_function(operation), temperature, writer)
     out.flush()
 
 
 def write_losses(
     source: ScoreSource,
     options: LossOptions,
-    format_name: str,
+    output: Format,
     *,
     precision: int | None,
     no_color: bool,
@@ -114,7 +114,7 @@ def write_losses(
     from .writers import make_loss_writer
 
     out = stdout_bytes()
-    writer = make_loss_writer(format_name, out, options.reduction, precision, no_color=no_color)
+    writer = make_loss_writer(output, out, options.reduction, precision, no_color=no_color)
     summary = run_cross_entropy(source, options, writer, labels=labels, targets=targets)
     out.flush()
     if summary.weight_sum == 0 and options.reduction != "sum":
@@ -124,7 +124,7 @@ def write_losses(
 
 def rows(run: Invocation) -> None:
     """probs and logprobs."""
-    assert run.command is not None
+    assert run.command is not None and run.command.operation is not None
     with score_source(run) as source:
         write_rows(
             source,
@@ -223,7 +223,7 @@ def calibrate(run: Invocation) -> None:
     if run.apply:
         write_rows(
             in_slices(rows_, source),
-            "softmax",
+            Operation.SOFTMAX,
             format_name,
             temperature=result.fit.temperature,
             precision=run.precision,
@@ -239,7 +239,7 @@ def calibrate(run: Invocation) -> None:
 def explain(run: Invocation) -> None:
     import numpy as np
 
-    from .explain import DEFAULT_SWEEP, derive, render_json, render_text
+    from .explain import DEFAULT_SWEEP, derive, write_explanation
 
     temperatures = run.sweep_temperatures
     if temperatures is None and run.sweep:
@@ -256,22 +256,13 @@ def explain(run: Invocation) -> None:
         classes=source.classes,
         temperatures=temperatures,
     )
-    out = stdout_bytes()
-    if output_format(run) == Format.JSON.value:
-        out.write(render_json(steps))
-    else:
-        render_text(
-            steps,
-            out,
-            precision=4 if run.precision is None else run.precision,
-            no_color=run.no_color,
-        )
-    out.flush()
+    write_explanation(
+        output_format(run), stdout_bytes(), steps, precision=run.precision, no_color=run.no_color
+    )
 
 
 RUNNERS: dict[str, Callable[[Invocation], Any]] = {
-    "softmax": rows,
-    "log_softmax": rows,
+    "rows": rows,
     "cross_entropy": cross_entropy,
     "explain": explain,
     "evaluate": evaluate,

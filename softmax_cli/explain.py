@@ -16,7 +16,15 @@ import orjson
 
 from . import numerics
 from .errors import DataError, InputUsageError, RowError
+from .formats import Format, Output, parse_format
 from .labels import class_lookup, explained, label_value
+from .number_text import (
+    TABLE_PRECISION,
+    fixed_number,
+    json_ready,
+    table_number,
+    table_precision,
+)
 
 DEFAULT_SWEEP = (0.1, 0.5, 1.0, 2.0, 10.0)
 JACOBIAN_MAX_CLASSES = 6
@@ -172,19 +180,9 @@ def derive(
 # --- JSON --------------------------------------------------------------------
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    return value
-
-
 def render_json(steps: dict[str, Any]) -> bytes:
     """The steps as one JSON document; non-finite numbers as null."""
-    return orjson.dumps({"operation": "explain", **_clean(steps)}) + b"\n"
+    return orjson.dumps({"operation": "explain", **json_ready(steps)}) + b"\n"
 
 
 # --- text --------------------------------------------------------------------
@@ -197,15 +195,11 @@ class _Writer:
         self.precision = precision
 
     def n(self, value: float | None) -> str:
-        from .tables import format_number
-
-        return "n/a" if value is None else format_number(value, self.precision)
+        return "n/a" if value is None else table_number(value, self.precision)
 
     def fixed(self, value: float) -> str:
         """Fixed decimals even for tiny values, so a matrix stays narrow and aligned."""
-        if not math.isfinite(value):
-            return self.n(value)
-        return f"{value + 0.0:.{self.precision}f}"
+        return fixed_number(value, self.precision)
 
     def v(self, values: Sequence[float]) -> str:
         return "[" + ", ".join(self.n(value) for value in values) + "]"
@@ -215,17 +209,34 @@ def render_text(
     steps: dict[str, Any],
     out: BinaryIO,
     *,
-    precision: int = 4,
+    precision: int = TABLE_PRECISION,
     no_color: bool = False,
     terminal: bool | None = None,
 ) -> None:
     """The derivation for people: a table of every step, then each step in words."""
-    from .tables import make_console
+    from .rich_output import make_console
 
     console, stream = make_console(out, no_color, terminal)
     for block in text_blocks(steps, precision):
         console.print(block)
     stream.flush()
+
+
+def write_explanation(
+    format_name: str | Format,
+    out: BinaryIO,
+    steps: dict[str, Any],
+    *,
+    precision: int | None = None,
+    no_color: bool = False,
+) -> None:
+    """Write the derivation in one format (table, json, ndjson); ValueError for any other."""
+    chosen = parse_format(format_name, Output.EXPLAIN)
+    if chosen.is_json:
+        out.write(render_json(steps))
+    elif chosen is Format.TABLE:
+        render_text(steps, out, precision=table_precision(precision), no_color=no_color)
+    out.flush()
 
 
 def text_blocks(steps: dict[str, Any], precision: int) -> list[Any]:
@@ -234,7 +245,7 @@ def text_blocks(steps: dict[str, Any], precision: int) -> list[Any]:
     from rich.padding import Padding
     from rich.text import Text
 
-    from .tables import GLUE
+    from .rich_output import GLUE
 
     w = _Writer(precision)
     k = len(steps["scores"])
@@ -270,7 +281,7 @@ def _numbered(number: int, heading: str, body: str) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    from .tables import GLUE
+    from .rich_output import GLUE
 
     grid = Table.grid(padding=(0, 1), pad_edge=False)
     grid.add_column(justify="right", style="bold cyan", no_wrap=True, width=3)
@@ -286,17 +297,17 @@ def _numbered(number: int, heading: str, body: str) -> Any:
 
 
 def _shown(steps: dict[str, Any]) -> list[int]:
-    from .tables import HEAD_ROWS, TAIL_ROWS, shown_indices
+    from .rich_output import shown_indices
 
     keep = [steps["argmax"]] + ([steps["label"]] if "label" in steps else [])
-    return shown_indices(len(steps["scores"]), HEAD_ROWS, TAIL_ROWS, keep=keep)
+    return shown_indices(len(steps["scores"]), keep=keep)
 
 
 def _main_table(steps: dict[str, Any], w: _Writer) -> Any:
     from rich import box
     from rich.table import Table
 
-    from .tables import ARGMAX_STYLE, GAP, _gaps, count_text
+    from .rich_output import ARGMAX_STYLE, GAP, GAP_STYLE, count_text, gaps
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
     table.add_column("class", no_wrap=True)
@@ -310,13 +321,13 @@ def _main_table(steps: dict[str, Any], w: _Writer) -> Any:
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("", overflow="fold")  # the marks give way first on a narrow screen
     indices = _shown(steps)
-    gaps = dict(_gaps(indices))
+    missing = gaps(indices)
     label = steps.get("label")
     limit = steps["limit"]
     for position, i in enumerate(indices):
-        if position in gaps:
+        if position in missing:
             table.add_row(
-                GAP, *[GAP] * len(headers), count_text(gaps[position], "more"), style="dim"
+                GAP, *[GAP] * len(headers), count_text(missing[position], "more"), style=GAP_STYLE
             )
         marks = [m for m, on in (("max", i == steps["argmax"]), ("true", i == label)) if on]
         keys = ("shifted", "scaled", "exp") if with_z else ("shifted", "exp")
@@ -570,7 +581,7 @@ def _matrix_table(
 
 def _short_names(steps: dict[str, Any]) -> tuple[list[str], str | None]:
     """Class names short enough for column headers, and a legend when they are indices."""
-    from .tables import GLUE
+    from .rich_output import GLUE
 
     names = steps["classes"]
     if max(len(name) for name in names) <= HEADER_NAME_WIDTH:
@@ -601,7 +612,7 @@ def _sweep_table(steps: dict[str, Any], w: _Writer) -> Any:
     from rich import box
     from rich.table import Table
 
-    from .tables import bar
+    from .rich_output import bar
 
     names, legend = _short_names(steps)
     k = len(names)

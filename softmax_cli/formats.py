@@ -1,6 +1,8 @@
-"""The output formats: which exist, and which each kind of output supports.
+"""The output formats: which exist, and which each kind of output can write.
 
-Import-light on purpose: the parser and ``--help`` read these names at start-up.
+This is the one place that knows the format names.  It imports nothing heavy
+(no NumPy, orjson or Rich), so a front end can list the names for ``--help``
+and shell completion at start-up for free.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from enum import Enum
 
 
 class Format(str, Enum):
-    """An output format name, as users type it after ``-o``."""
+    """An output format, named as ``-o/--format`` spells it."""
 
     TABLE = "table"
     CSV = "csv"
@@ -17,25 +19,68 @@ class Format(str, Enum):
     JSON = "json"
     NDJSON = "ndjson"
 
+    def __str__(self) -> str:
+        return self.value
 
-_ALL = tuple(Format)
-_SUPPORTED: dict[str, tuple[Format, ...]] = {
-    "rows": _ALL,
-    "losses": _ALL,
-    "report": _ALL,  # evaluate and calibrate: ndjson is the json document on one line
-    "explain": (Format.TABLE, Format.JSON),
+    @property
+    def separator(self) -> str | None:
+        """The field separator of a delimited format; None for the others."""
+        return _SEPARATORS.get(self)
+
+    @property
+    def is_delimited(self) -> bool:
+        """True for csv and tsv: lines of separated values."""
+        return self in _SEPARATORS
+
+    @property
+    def is_json(self) -> bool:
+        """True for json and ndjson."""
+        return self in (Format.JSON, Format.NDJSON)
+
+
+_SEPARATORS = {Format.CSV: ",", Format.TSV: "\t"}
+
+
+class Output(str, Enum):
+    """A kind of output; each supports its own set of formats."""
+
+    ROWS = "rows"
+    LOSSES = "losses"
+    EVALUATION = "evaluation"
+    CALIBRATION = "calibration"
+    EXPLAIN = "explain"
+
+
+#: Every format, in the order ``--help`` lists them.
+NAMES: tuple[str, ...] = tuple(f.value for f in Format)
+
+ROW_FORMATS = tuple(Format)
+LOSS_FORMATS = tuple(Format)
+EVALUATION_FORMATS = tuple(Format)
+CALIBRATION_FORMATS = tuple(Format)
+EXPLAIN_FORMATS = (Format.TABLE, Format.JSON, Format.NDJSON)
+
+SUPPORTED: dict[Output, tuple[Format, ...]] = {
+    Output.ROWS: ROW_FORMATS,
+    Output.LOSSES: LOSS_FORMATS,
+    Output.EVALUATION: EVALUATION_FORMATS,
+    Output.CALIBRATION: CALIBRATION_FORMATS,
+    Output.EXPLAIN: EXPLAIN_FORMATS,
 }
 
 
-def output_formats(kind: str) -> tuple[Format, ...]:
-    """The formats one kind of output (rows, losses, report, explain) can be written in."""
-    return _SUPPORTED[kind]
+def parse_format(name: str | Format, output: Output | None = None) -> Format:
+    """The format called ``name`` (any case); ValueError naming it when unknown.
 
-
-def parse_format(name: str) -> Format:
-    """The format called ``name``, in any letter case; ValueError for an unknown one."""
+    With ``output``, a format that kind of output cannot write is an error too.
+    """
+    text = name.value if isinstance(name, Enum) else str(name)
     try:
-        return Format(name.strip().lower())
+        chosen = Format(text.strip().lower())
     except ValueError:
-        known = ", ".join(fmt.value for fmt in _ALL)
-        raise ValueError(f"{name!r} is not an output format ({known})") from None
+        known = ", ".join(NAMES)
+        raise ValueError(f"unknown output format {text!r} (known: {known})") from None
+    if output is not None and chosen not in SUPPORTED[output]:
+        allowed = ", ".join(f.value for f in SUPPORTED[output])
+        raise ValueError(f"{output.value} cannot be written as {chosen.value} (only {allowed})")
+    return chosen

@@ -2,13 +2,15 @@
 
 Both ways in end here: the console script (``launch.main``) and the Typer app
 (``cli.app``, which tests drive with ``CliRunner``).  ``--help`` and shell
-completion are answered by Typer, from the same declarations.
+completion are answered by Typer, from the same declarations: the caller
+passes in the function that lets Typer answer, so this module never imports
+Typer and the modules import no one in a circle.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .errors import ExitCode, UsageError, exit_code_for
 
@@ -18,23 +20,27 @@ def completing() -> bool:
     return "_SOFTMAX_COMPLETE" in os.environ
 
 
-def run(argv: Sequence[str]) -> int:
-    """Run ``softmax ARGV``; return the exit status.  Never raises, never prints a traceback."""
+TyperAnswer = Callable[[list[str]], int]
+
+
+def run(argv: Sequence[str], typer_answers: TyperAnswer) -> int:
+    """Run ``softmax ARGV``; return the exit status.  Never raises, never prints a traceback.
+
+    ``typer_answers(args)`` shows help or answers completion for ``softmax ARGS``.
+    """
     invocation = None
     try:
         if completing():
-            from .cli import typer_main
-
-            return typer_main([])
+            return typer_answers([])
         from .parsing import parse
 
         invocation = parse(argv)
         if invocation.action is not None:
-            return _answer(invocation.action, invocation.help_word, argv)
+            return _answer(invocation.action, invocation.help_word, argv, typer_answers)
         from .commands import RUNNERS
 
         assert invocation.command is not None
-        RUNNERS[invocation.command.operation](invocation)
+        RUNNERS[invocation.command.runner](invocation)
         _flush_stdout()
         return ExitCode.OK
     except BaseException as error:  # noqa: BLE001 - the one place errors become exit codes
@@ -43,7 +49,9 @@ def run(argv: Sequence[str]) -> int:
         return exit_code_for(error)
 
 
-def _answer(action: str, command_name: str | None, argv: Sequence[str]) -> int:
+def _answer(
+    action: str, command_name: str | None, argv: Sequence[str], typer_answers: TyperAnswer
+) -> int:
     if action == "version":
         from importlib.metadata import version
 
@@ -53,13 +61,11 @@ def _answer(action: str, command_name: str | None, argv: Sequence[str]) -> int:
         out.write(f"softmax {version('softmax-cli')}\n".encode())
         out.flush()
         return ExitCode.OK
-    from .cli import typer_main
-
     if action == "help":
-        code = typer_main([command_name, "--help"] if command_name else ["--help"])
+        code = typer_answers([command_name, "--help"] if command_name else ["--help"])
         _flush_stdout()
         return code
-    return typer_main(list(argv))  # --install-completion, --show-completion
+    return typer_answers(list(argv))  # --install-completion, --show-completion
 
 
 def _flush_stdout() -> None:

@@ -9,6 +9,12 @@ from __future__ import annotations
 import sys
 
 
+def _typer_answers(args: list[str]) -> int:
+    from .cli import typer_main  # Typer loads only for help and completion
+
+    return typer_main(args)
+
+
 def main() -> None:
     """``softmax``: run the command line and exit with its status."""
     code = 130
@@ -18,7 +24,7 @@ def main() -> None:
         install_signal_handlers()
         from .frontend import run
 
-        code = run(sys.argv[1:])
+        code = run(sys.argv[1:], _typer_answers)
     except BaseException as error:  # noqa: BLE001 - a signal during the imports above
         from .errors import exit_code_for
 

@@ -5,12 +5,14 @@ Every function works row-wise on a 2-D array ``(rows, classes)``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .errors import RowError
+from .operations import Operation
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -88,6 +90,11 @@ def log_softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
         share = 0.0 - np.log(mask.sum(axis=1, keepdims=True))  # 0.0, not -0.0, for one
         shifted[limit_rows] = np.where(mask, share, -np.inf)
     return shifted
+
+
+def operation_function(operation: Operation | str) -> Callable[[FloatArray, float], FloatArray]:
+    """The row function of ``operation`` (``softmax`` or ``log_softmax``, by enum or name)."""
+    return log_softmax if Operation(operation) is Operation.LOG_SOFTMAX else softmax
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .formats import Format, output_formats
+from .formats import SUPPORTED, Format, Output
+from .operations import Operation
 
 PROGRAM = "softmax"
 
@@ -325,12 +326,12 @@ SWEEP_TEMPERATURES = Option(
 )
 VERSION = Option("version", ("--version",), "Print the version and exit.", action="version")
 
-ROW_FORMAT = format_option(output_formats("rows"), "default: table on a terminal, csv otherwise")
-LOSS_FORMAT = format_option(output_formats("losses"), "default: table on a terminal, csv otherwise")
-REPORT_FORMAT = format_option(
-    output_formats("report"), "default: table on a terminal, csv otherwise"
-)
-EXPLAIN_FORMAT = format_option(output_formats("explain"), "default table, also when piped")
+_BY_TERMINAL = "default: table on a terminal, csv otherwise"
+ROW_FORMAT = format_option(SUPPORTED[Output.ROWS], _BY_TERMINAL)
+LOSS_FORMAT = format_option(SUPPORTED[Output.LOSSES], _BY_TERMINAL)
+EVALUATION_FORMAT = format_option(SUPPORTED[Output.EVALUATION], _BY_TERMINAL)
+CALIBRATION_FORMAT = format_option(SUPPORTED[Output.CALIBRATION], _BY_TERMINAL)
+EXPLAIN_FORMAT = format_option(SUPPORTED[Output.EXPLAIN], "default table, also when piped")
 
 _READING = (INPUT, DELIMITER, HEADER)
 _SHOWING = (PRECISION, NO_COLOR)
@@ -345,8 +346,9 @@ class Command:
     description: str
     examples: tuple[str, ...]
     options: tuple[Option, ...]
+    runner: str  # the function in commands.RUNNERS that runs it
     aliases: tuple[str, ...] = ()
-    operation: str = ""  # what the command computes, for the code that runs it
+    operation: Operation | None = None  # for rows: softmax or log-softmax
     all_options: tuple[Option, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -388,7 +390,8 @@ COMMANDS: tuple[Command, ...] = (
         "`softmax 2 1 0.1` is short for `softmax probs 2 1 0.1`.",
         _ROW_EXAMPLES["probs"],
         (TEMPERATURE, *_READING, ROW_FORMAT, *_SHOWING),
-        operation="softmax",
+        runner="rows",
+        operation=Operation.SOFTMAX,
     ),
     Command(
         "logprobs",
@@ -397,7 +400,8 @@ COMMANDS: tuple[Command, ...] = (
         "Scores come from SCORES, --input FILE or stdin, one row per line.",
         _ROW_EXAMPLES["logprobs"],
         (TEMPERATURE, *_READING, ROW_FORMAT, *_SHOWING),
-        operation="log_softmax",
+        runner="rows",
+        operation=Operation.LOG_SOFTMAX,
     ),
     Command(
         "cross-entropy",
@@ -422,8 +426,8 @@ COMMANDS: tuple[Command, ...] = (
             LOSS_FORMAT,
             *_SHOWING,
         ),
+        runner="cross_entropy",
         aliases=("xent",),
-        operation="cross_entropy",
     ),
     Command(
         "explain",
@@ -436,7 +440,7 @@ COMMANDS: tuple[Command, ...] = (
             "softmax explain 2 1 0.1 --label 0 -o json",
         ),
         (LABEL, TEMPERATURE, SWEEP, SWEEP_TEMPERATURES, INPUT, EXPLAIN_FORMAT, *_SHOWING),
-        operation="explain",
+        runner="explain",
     ),
     Command(
         "evaluate",
@@ -448,8 +452,8 @@ COMMANDS: tuple[Command, ...] = (
             "softmax evaluate -i preds.csv --label-column y -o json",
             'softmax evaluate "2,1,0.1;0.5,2,1" -l 0,2 --top-k 1,2',
         ),
-        (LABELS, LABEL_COLUMN, TOP_K, BINS, TEMPERATURE, *_READING, REPORT_FORMAT, *_SHOWING),
-        operation="evaluate",
+        (LABELS, LABEL_COLUMN, TOP_K, BINS, TEMPERATURE, *_READING, EVALUATION_FORMAT, *_SHOWING),
+        runner="evaluate",
     ),
     Command(
         "calibrate",
@@ -461,8 +465,8 @@ COMMANDS: tuple[Command, ...] = (
             "softmax calibrate -i val.csv --label-column y",
             "softmax calibrate -i val.csv --label-column y --apply",
         ),
-        (LABELS, LABEL_COLUMN, APPLY, BINS, *_READING, REPORT_FORMAT, *_SHOWING),
-        operation="calibrate",
+        (LABELS, LABEL_COLUMN, APPLY, BINS, *_READING, CALIBRATION_FORMAT, *_SHOWING),
+        runner="calibrate",
     ),
 )
 

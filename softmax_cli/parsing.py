@@ -42,6 +42,11 @@ def looks_like_scores(token: str) -> bool:
     return True
 
 
+def is_scores_token(token: str) -> bool:
+    """True for a token that is scores, not an option: no leading ``-``, ``-`` alone, or numbers."""
+    return token == "-" or not token.startswith("-") or looks_like_scores(token)
+
+
 @dataclass
 class Invocation:
     """What the command line asks for: a command with its scores and option values.
@@ -110,9 +115,7 @@ def parse(argv: Sequence[str]) -> Invocation:
     if first.startswith("-"):
         if DEFAULT_COMMAND.option(_option_name(first)) is not None:
             return _parse_command(DEFAULT_COMMAND, args)
-        raise _no_such_option(first, [*ROOT_OPTIONS, *DEFAULT_COMMAND.options]).within(
-            None, None
-        )
+        raise _no_such_option(first, [*ROOT_OPTIONS, *DEFAULT_COMMAND.options]).within(None, None)
     raise UsageError(f"{first!r} is not a command{_suggest(first, command_names())}").within(
         None, None
     )
@@ -148,7 +151,7 @@ def _read_command_line(invocation: Invocation, command: Command, args: list[str]
         if token == "--":
             invocation.scores.extend(tokens)
             break
-        if token == "-" or not token.startswith("-") or looks_like_scores(token):
+        if is_scores_token(token):
             invocation.scores.append(token)
             continue
         if token.startswith("--"):
@@ -172,7 +175,7 @@ def _read_command_line(invocation: Invocation, command: Command, args: list[str]
 
 def _next_value(tokens: Any, option: Option, name: str) -> str:
     value = next(tokens, None)
-    if value is None or (value.startswith("-") and value != "-" and not looks_like_scores(value)):
+    if value is None or not is_scores_token(value):
         wanted = f" ({', '.join(option.choices)})" if option.choices else ""
         raise UsageError(f"needs a value{wanted}", option=name)
     return value

@@ -16,9 +16,9 @@ from .errors import DataError, InputUsageError, InternalError, Interrupted, RowE
 from .labels import class_lookup, explained, label_value
 from .numerics import FloatArray
 from .readers import Block, ScoreSource
-from .writers import LossDetails, LossSummary, LossWriter, RowWriter
+from .results import LossDetails, LossSummary, LossWriter, RowWriter
 
-Operation = Callable[[FloatArray, float], FloatArray]
+RowFunction = Callable[[FloatArray, float], FloatArray]  # numerics.operation_function gives one
 
 
 def _line_error(block: Block, error: RowError) -> DataError:
@@ -27,7 +27,7 @@ def _line_error(block: Block, error: RowError) -> DataError:
 
 
 def run_rows(
-    source: ScoreSource, operation: Operation, temperature: float, writer: RowWriter
+    source: ScoreSource, operation: RowFunction, temperature: float, writer: RowWriter
 ) -> int:
     """Compute ``operation`` block by block; on bad data, write the rows before it, then raise."""
     writer.start(source.classes)

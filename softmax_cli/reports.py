@@ -13,17 +13,14 @@ from typing import Any, BinaryIO
 import orjson
 
 from .evaluation import Calibration
+from .formats import Format, Output, parse_format
 from .metrics import Bin, Report
-from .writers import float_text, json_value
+from .number_text import float_text, json_number, table_number, table_precision, title_number
+from .rich_output import GAP_STYLE, make_console
 
 DIAGRAM_WIDTH = 24
 SOLID, OVER, UNDER = "█", "░", "▓"
-
-
-def _json_number(value: float, precision: int | None) -> float | None:
-    if precision is not None and math.isfinite(value):
-        value = float(f"{value:.{precision}g}")
-    return json_value(value)
+OVER_STYLE, UNDER_STYLE = "red", "blue"
 
 
 def _metrics(report: Report, precision: int | None, top_k: bool = True) -> dict[str, Any]:
@@ -35,13 +32,13 @@ def _metrics(report: Report, precision: int | None, top_k: bool = True) -> dict[
     }
     if top_k:
         numbers["top_k_accuracy"] = {
-            str(k): _json_number(v, precision) for k, v in report.top_k.items()
+            str(k): json_number(v, precision) for k, v in report.top_k.items()
         }
     numbers.update(
         brier=report.brier, ece=report.ece, mce=report.mce, mean_entropy=report.mean_entropy
     )
     return {
-        key: value if isinstance(value, dict) else _json_number(value, precision)
+        key: value if isinstance(value, dict) else json_number(value, precision)
         for key, value in numbers.items()
     }
 
@@ -51,8 +48,8 @@ def _bin_json(item: Bin, precision: int | None) -> dict[str, Any]:
         "lower": item.lower,
         "upper": item.upper,
         "count": item.count,
-        "confidence": _json_number(item.confidence, precision),
-        "accuracy": _json_number(item.accuracy, precision),
+        "confidence": json_number(item.confidence, precision),
+        "accuracy": json_number(item.accuracy, precision),
     }
 
 
@@ -91,7 +88,7 @@ def calibration_json(
 def _delimited(
     names: list[str], values: list[float | int], separator: str, precision: int | None
 ) -> bytes:
-    cells = [str(v) if isinstance(v, int) else float_text(v, precision) for v in values]
+    cells = [float_text(v, precision) for v in values]
     return (separator.join(names) + "\n" + separator.join(cells) + "\n").encode()
 
 
@@ -118,39 +115,39 @@ def calibration_delimited(result: Calibration, separator: str, precision: int | 
 
 
 def write_evaluation(
-    format_name: str,
+    format_name: str | Format,
     out: BinaryIO,
     report: Report,
     classes: Sequence[str] | None,
     precision: int | None,
     no_color: bool = False,
 ) -> None:
-    """Write an evaluation in one output format."""
-    if format_name in ("json", "ndjson"):
+    """Write an evaluation in one output format; ValueError naming an unknown format."""
+    chosen = parse_format(format_name, Output.EVALUATION)
+    if chosen.is_json:
         out.write(orjson.dumps(evaluation_json(report, classes, precision)) + b"\n")
-    elif format_name in ("csv", "tsv"):
-        separator = "," if format_name == "csv" else "\t"
-        out.write(evaluation_delimited(report, separator, precision))
-    else:
+    elif chosen.separator is not None:
+        out.write(evaluation_delimited(report, chosen.separator, precision))
+    elif chosen is Format.TABLE:
         render_evaluation_table(out, report, precision, no_color)
     out.flush()
 
 
 def write_calibration(
-    format_name: str,
+    format_name: str | Format,
     out: BinaryIO,
     result: Calibration,
     classes: Sequence[str] | None,
     precision: int | None,
     no_color: bool = False,
 ) -> None:
-    """Write a calibration report in one output format."""
-    if format_name in ("json", "ndjson"):
+    """Write a calibration report in one output format; ValueError naming an unknown format."""
+    chosen = parse_format(format_name, Output.CALIBRATION)
+    if chosen.is_json:
         out.write(orjson.dumps(calibration_json(result, classes, precision)) + b"\n")
-    elif format_name in ("csv", "tsv"):
-        separator = "," if format_name == "csv" else "\t"
-        out.write(calibration_delimited(result, separator, precision))
-    else:
+    elif chosen.separator is not None:
+        out.write(calibration_delimited(result, chosen.separator, precision))
+    elif chosen is Format.TABLE:
         render_calibration_table(out, result, precision, no_color)
     out.flush()
 
@@ -196,19 +193,17 @@ def render_evaluation_table(
     from rich.table import Table
     from rich.text import Text
 
-    from .tables import format_number, make_console
-
-    digits = 4 if precision is None else precision
+    digits = table_precision(precision)
     console, stream = make_console(out, no_color)
     summary = Table(
         title=f"evaluation: {report.rows} row{'' if report.rows == 1 else 's'}, "
         f"{report.classes} classes, "
-        f"T = {report.temperature:g}"
+        f"T = {title_number(report.temperature)}"
     )
     summary.add_column("metric")
     summary.add_column("value", justify="right")
     for name, value in _metric_rows(report):
-        summary.add_row(name, format_number(value, digits))
+        summary.add_row(name, table_number(value, digits))
     console.print(summary)
 
     diagram = Table(title="reliability diagram: accuracy against confidence, per bin")
@@ -223,24 +218,24 @@ def render_evaluation_table(
         drawn = reliability_bar(item.accuracy, item.confidence)
         solid = drawn.rstrip(OVER + UNDER)
         shade = drawn[len(solid) :]
-        colour = "red" if shade[:1] == OVER else "blue"
+        colour = OVER_STYLE if shade[:1] == OVER else UNDER_STYLE
         bar = Text.assemble(solid, (shade, colour))  # styles, not markup: names stay literal
         diagram.add_row(
             f"{item.lower:.2f}-{item.upper:.2f}",
             str(item.count),
-            "" if empty else format_number(item.confidence, digits),
-            "" if empty else format_number(item.accuracy, digits),
-            "" if empty else format_number(item.gap, digits),
+            "" if empty else table_number(item.confidence, digits),
+            "" if empty else table_number(item.accuracy, digits),
+            "" if empty else table_number(item.gap, digits),
             bar,
-            style="dim" if empty else None,
+            style=GAP_STYLE if empty else None,
         )
     console.print(diagram)
     console.print(
         Text.assemble(
             f"{SOLID} accuracy   ",
-            (OVER, "red"),
+            (OVER, OVER_STYLE),
             " overconfident (confidence above accuracy)   ",
-            (UNDER, "blue"),
+            (UNDER, UNDER_STYLE),
             " underconfident",
         ),
         highlight=False,
@@ -254,19 +249,17 @@ def render_calibration_table(
     """The fitted temperature and each metric before and after it."""
     from rich.table import Table
 
-    from .tables import format_number, make_console
-
-    digits = 4 if precision is None else precision
+    digits = table_precision(precision)
     console, stream = make_console(out, no_color)
     temperature = result.fit.temperature
-    table = Table(title=f"temperature scaling: T = {format_number(temperature, digits)}")
+    table = Table(title=f"temperature scaling: T = {table_number(temperature, digits)}")
     table.add_column("metric")
     table.add_column("before (T = 1)", justify="right")
-    table.add_column(f"after (T = {format_number(temperature, digits)})", justify="right")
+    table.add_column(f"after (T = {table_number(temperature, digits)})", justify="right")
     before = dict(_metric_rows(result.before))
     after = dict(_metric_rows(result.after))
     for name, value in before.items():
-        table.add_row(name, format_number(value, digits), format_number(after[name], digits))
+        table.add_row(name, table_number(value, digits), table_number(after[name], digits))
     console.print(table)
     console.print(
         f"fitted on {result.fit.rows_fitted} of {result.before.rows} rows "

@@ -1,83 +1,52 @@
-"""Writers: csv, tsv, json and ndjson, written block by block as rows are computed.
+"""Writers of streamed output, rows and losses, in every format.
 
-Floats are written in the shortest form that reads back as the same float64
-(orjson's, which matches Python's ``repr`` in value), unless a precision is
-asked for.  JSON has no infinities: a non-finite number is written as ``null``.
-The ``table`` format lives in ``tables.py`` so that Rich loads only for it.
+csv, tsv, json and ndjson are written block by block as rows are computed, so
+memory stays bounded.  ``table`` keeps the first and last rows and draws them
+at the end; Rich is imported only then.  The formats come from ``formats``,
+the text of every number from ``number_text``.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 import numpy as np
 import orjson
 
+from .formats import Format, Output, parse_format
+from .number_text import (
+    delimited_lines,
+    float_text,
+    json_number,
+    json_rows,
+    ndjson_lines,
+    table_number,
+    table_precision,
+    title_number,
+)
 from .numerics import FloatArray
-
-_NUMPY = orjson.OPT_SERIALIZE_NUMPY
-
-
-def _rounded(values: FloatArray, precision: int | None) -> FloatArray:
-    """Values rounded to ``precision`` significant digits (for JSON output)."""
-    if precision is None:
-        return values
-    flat = [float(f"{value:.{precision}g}") for value in values.ravel().tolist()]
-    return np.array(flat, dtype=np.float64).reshape(values.shape)
-
-
-def float_text(value: float, precision: int | None) -> str:
-    """One float as delimited text: shortest round-trip, or ``precision`` digits."""
-    if precision is not None:
-        return f"{value:.{precision}g}"
-    return repr(float(value))
-
-
-def _shortest_lines(values: FloatArray, separator: str) -> bytes:
-    """Finite rows as text lines: one orjson array of every value, its commas rewritten in place.
-
-    The flat array ``[a,b,c,d]`` has one comma between neighbours; every
-    ``width``-th one ends a row.  Rewriting bytes in place keeps the length, so
-    no pass over the text has to copy it (``bytes.replace`` of ``],[`` would).
-    """
-    width = values.shape[1]
-    text = bytearray(
-        orjson.dumps(np.ascontiguousarray(values, dtype=np.float64).ravel(), option=_NUMPY)
-    )
-    view = np.frombuffer(text, dtype=np.uint8)
-    commas = np.flatnonzero(view == ord(","))
-    if separator != ",":
-        view[commas] = ord(separator)
-    view[commas[width - 1 :: width]] = ord("\n")
-    text[-1] = ord("\n")
-    return memoryview(text)[1:].tobytes()
-
-
-def delimited_lines(values: FloatArray, separator: str, precision: int | None) -> bytes:
-    """Rows of a 2-D array as text lines, each value shortest round-trip.
-
-    orjson formats a whole block in C; blocks holding a non-finite value (which
-    JSON would turn into ``null``) fall back to Python's ``repr``.
-    """
-    if values.shape[0] == 0:
-        return b""
-    if precision is None and values.size and np.isfinite(values).all():
-        return _shortest_lines(values, separator)
-    return "".join(
-        separator.join(float_text(value, precision) for value in row) + "\n"
-        for row in values.tolist()
-    ).encode()
-
-
-def json_rows(values: FloatArray, precision: int | None) -> bytes:
-    """Rows as comma-joined JSON arrays (no outer brackets); non-finite as ``null``."""
-    if values.shape[0] == 0:
-        return b""
-    values = _rounded(np.ascontiguousarray(values, dtype=np.float64), precision)
-    return orjson.dumps(values, option=_NUMPY)[1:-1]
+from .operations import Operation
+from .results import LossDetails, LossSummary, LossWriter, RowWriter
+from .rich_output import (
+    ARGMAX_STYLE,
+    BAR_WIDTH,
+    GAP,
+    GAP_STYLE,
+    MIN_BAR,
+    NAME_CAP,
+    TOTAL_STYLE,
+    WRONG_STYLE,
+    RowWindow,
+    bar,
+    count_text,
+    gaps,
+    make_console,
+    not_shown,
+    shown_indices,
+    styled,
+)
 
 
 def header_line(names: Sequence[str], separator: str) -> bytes:
@@ -90,46 +59,21 @@ def header_line(names: Sequence[str], separator: str) -> bytes:
     return buffer.getvalue().encode()
 
 
-def ndjson_lines(values: FloatArray, precision: int | None) -> bytes:
-    """One JSON array per row, each on its own line (non-finite as ``null``).
-
-    orjson writes ``[[a,b],[c,d]]``; the comma after each row's ``]`` becomes a
-    newline in place, which keeps the length, so the text is not copied again.
-    """
-    if values.shape[0] == 0:
-        return b""
-    values = _rounded(np.ascontiguousarray(values, dtype=np.float64), precision)
-    text = bytearray(orjson.dumps(values, option=_NUMPY))
-    view = np.frombuffer(text, dtype=np.uint8)
-    ends = np.flatnonzero(view == ord("]"))
-    view[ends[:-2] + 1] = ord("\n")  # the last two close the last row and the whole
-    text[-1] = ord("\n")
-    return memoryview(text)[1:].tobytes()
-
-
-def json_value(value: float) -> float | None:
-    """A float for JSON: ``None`` (``null``) when it is not finite."""
-    return value if math.isfinite(value) else None
-
-
-class RowWriter(Protocol):
-    """Receives computed rows block by block and writes them in one format."""
-
-    def start(self, classes: Sequence[str] | None) -> None: ...
-
-    def rows(self, values: FloatArray, scores: FloatArray, first_row: int) -> None: ...
-
-    def finish(self) -> None: ...
+# --- rows --------------------------------------------------------------------
 
 
 @dataclass
 class RowSettings:
     """What every row writer needs to know about the run."""
 
-    operation: str
+    operation: Operation
     temperature: float
     precision: int | None
     single_vector: bool = False
+
+    def __post_init__(self) -> None:
+        # A name ("softmax") is taken too; an unknown one is a ValueError.
+        self.operation = Operation(self.operation)
 
 
 class DelimitedWriter:
@@ -164,7 +108,7 @@ class JsonWriter:
 
     def start(self, classes: Sequence[str] | None) -> None:
         head = {
-            "operation": self.settings.operation,
+            "operation": self.settings.operation.value,
             "temperature": self.settings.temperature,
             "classes": list(classes) if classes is not None else None,
         }
@@ -208,74 +152,207 @@ class NdjsonWriter:
         self.out.flush()
 
 
-def make_row_writer(
-    format_name: str, out: BinaryIO, settings: RowSettings, **table_options: object
-) -> RowWriter:
-    """The writer for one output format; the table writer imports Rich only when chosen."""
-    if format_name == "csv":
-        return DelimitedWriter(out, settings, ",")
-    if format_name == "tsv":
-        return DelimitedWriter(out, settings, "\t")
-    if format_name == "json":
-        return JsonWriter(out, settings)
-    if format_name == "ndjson":
-        return NdjsonWriter(out, settings)
-    from .tables import TableRowWriter
+class TableRowWriter:
+    """Probabilities as a table: vertical with bars for one vector, columns for a batch."""
 
-    return TableRowWriter(out, settings, **table_options)
+    def __init__(
+        self,
+        out: BinaryIO,
+        settings: RowSettings,
+        no_color: bool = False,
+        terminal: bool | None = None,
+        **_: object,
+    ):
+        self.out = out
+        self.settings = settings
+        self.precision = table_precision(settings.precision)
+        self.no_color = no_color
+        self.terminal = terminal
+        self.classes: list[str] | None = None
+        self.window: RowWindow[tuple[int, np.ndarray, np.ndarray]] = RowWindow()
+
+    @property
+    def head(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """The first rows kept, each ``(row number, values, scores)``."""
+        return self.window.head
+
+    @property
+    def tail(self) -> Sequence[tuple[int, np.ndarray, np.ndarray]]:
+        """The last rows kept, after the head."""
+        return self.window.tail
+
+    @property
+    def total(self) -> int:
+        """How many rows the writer has been given."""
+        return self.window.total
+
+    def start(self, classes: Sequence[str] | None) -> None:
+        self.classes = list(classes) if classes is not None else None
+
+    def rows(self, values: FloatArray, scores: FloatArray, first_row: int) -> None:
+        self.window.add(
+            values.shape[0],
+            lambda offset: (first_row + offset + 1, values[offset].copy(), scores[offset].copy()),
+        )
+
+    def abort(self) -> None:
+        self.finish()
+
+    def _names(self, width: int) -> list[str]:
+        return self.classes if self.classes is not None else [str(i) for i in range(width)]
+
+    @property
+    def _is_log(self) -> bool:
+        return self.settings.operation.is_log
+
+    def finish(self) -> None:
+        if not self.window.rows:
+            return
+        console, stream = make_console(self.out, self.no_color, self.terminal)
+        console.print(self.renderable(console.width))
+        stream.flush()
+
+    def renderable(self, width: int) -> Any:
+        """The table of the rows seen so far, at most ``width`` columns wide."""
+        rows = self.window.rows
+        if len(rows) == 1 and self.total == 1:
+            _, values, scores = rows[0]
+            return self._vertical(values, scores, width)
+        return self._batch(rows, width)
+
+    def _vertical(self, values: FloatArray, scores: FloatArray, width: int) -> Any:
+        """One vector: a row per class with score, probability, bar; the arg-max marked."""
+        from rich.table import Table
+
+        f = self.precision
+        probs = np.exp(values) if self._is_log else values
+        best = int(np.argmax(values))
+        names = self._names(values.shape[0])
+        indices = shown_indices(len(names), keep=[best])
+        headers = ["score", "probability"] + (["log-prob"] if self._is_log else [])
+        numbers = [scores[indices], probs[indices]] + ([values[indices]] if self._is_log else [])
+        used = 1 + max(len("class"), *(min(len(names[i]), 2 * NAME_CAP) for i in indices)) + 3
+        for header, column in zip(headers, numbers, strict=True):
+            used += max(len(header), *(len(table_number(float(v), f)) for v in column)) + 3
+        room = width - used - 3 - len(" ◀ max")
+        bar_width = max(MIN_BAR, min(BAR_WIDTH, room))
+        what = "log-softmax" if self._is_log else "softmax"
+        table = Table(title=f"{what} of {count_text(len(names), 'score')}, T = {self._t()}")
+        table.add_column("class", overflow="fold")
+        table.add_column("score", justify="right")
+        table.add_column("probability", justify="right")
+        if self._is_log:
+            table.add_column("log-prob", justify="right")
+        table.add_column("", no_wrap=True)
+        missing = gaps(indices)
+        for position, index in enumerate(indices):
+            if position in missing:
+                note = not_shown(missing[position], "class", "classes")
+                cells = [GAP, GAP, GAP] + ([GAP] if self._is_log else []) + [note]
+                table.add_row(*cells, style=GAP_STYLE)
+            cells = [
+                names[index],
+                table_number(scores[index], f),
+                table_number(probs[index], f),
+            ]
+            if self._is_log:
+                cells.append(table_number(values[index], f))
+            cells.append(bar(probs[index], bar_width) + (" ◀ max" if index == best else ""))
+            table.add_row(*cells, style=ARGMAX_STYLE if index == best else None)
+        table.add_section()
+        total = ["sum", "", table_number(float(probs.sum()), f)]
+        table.add_row(*total, *([""] if self._is_log else []), "")
+        return table
+
+    def _t(self) -> str:
+        return title_number(self.settings.temperature)
+
+    def _fit_classes(self, names: Sequence[str], rows: list[Any], width: int) -> list[int]:
+        """Which class columns fit ``width``: the first ones, a gap, and the last one."""
+        f = self.precision
+
+        def column_width(index: int) -> int:
+            cells = [len(table_number(float(r[1][index]), f)) for r in rows]
+            return max(min(len(names[index]), NAME_CAP), *cells) + 3
+
+        row_width = max(len("row"), len(f"{rows[-1][0]:,}")) + 3
+        winners = {int(np.argmax(r[1])) for r in rows}
+        argmax_width = max(len("arg-max"), *(min(len(names[i]), NAME_CAP) for i in winners)) + 3
+        room = width - 1 - row_width - argmax_width
+        count = len(names)
+        widths = [column_width(i) for i in range(count)]
+        if sum(widths) <= room:
+            return list(range(count))
+        room -= len(GAP) + 3
+        last = widths[-1]
+        shown: list[int] = []
+        used = last
+        for index in range(count - 1):
+            if used + widths[index] > room:
+                break
+            shown.append(index)
+            used += widths[index]
+        return [*shown, count - 1]
+
+    def _batch(self, rows: list[Any], width: int) -> Any:
+        """Classes as columns, rows numbered from 1, the first and last rows of a big batch."""
+        from rich.table import Table
+
+        f = self.precision
+        names = self._names(rows[0][1].shape[0])
+        what = "log-probabilities" if self._is_log else "probabilities"
+        columns = self._fit_classes(names, rows, width)
+        table = Table(title=f"{what} of {count_text(self.total, 'row')}, T = {self._t()}")
+        table.add_column("row", justify="right")
+        for position, index in enumerate(columns):
+            if position and index - columns[position - 1] > 1:
+                table.add_column(GAP, justify="center")
+            table.add_column(names[index], justify="right", overflow="fold")
+        table.add_column("arg-max", overflow="fold")
+        hidden = len(names) - len(columns)
+        notes = []
+        if hidden:
+            notes.append(
+                f"{count_text(hidden, 'class', 'classes')} of {len(names):,} not shown; "
+                "-o csv shows every class"
+            )
+        for position, (number, values, _) in enumerate(rows):
+            if position == len(self.head) and self.window.hidden:
+                table.add_row(GAP, *[GAP] * (len(table.columns) - 1), style=GAP_STYLE)
+                notes.insert(0, not_shown(self.window.hidden, "row"))
+            best = int(np.argmax(values))
+            cells: list[Any] = []
+            for place, index in enumerate(columns):
+                if place and index - columns[place - 1] > 1:
+                    cells.append(GAP)
+                text = table_number(float(values[index]), f)
+                cells.append(styled(text, ARGMAX_STYLE) if index == best else text)
+            table.add_row(f"{number:,}", *cells, names[best])
+        if notes:
+            table.caption = "\n".join(notes)
+        return table
+
+
+_ROW_WRITERS: dict[Format, Callable[[BinaryIO, RowSettings, dict[str, Any]], RowWriter]] = {
+    Format.TABLE: lambda out, settings, options: TableRowWriter(out, settings, **options),
+    Format.CSV: lambda out, settings, options: DelimitedWriter(out, settings, ","),
+    Format.TSV: lambda out, settings, options: DelimitedWriter(out, settings, "\t"),
+    Format.JSON: lambda out, settings, options: JsonWriter(out, settings),
+    Format.NDJSON: lambda out, settings, options: NdjsonWriter(out, settings),
+}
+
+
+def make_row_writer(
+    format_name: str | Format, out: BinaryIO, settings: RowSettings, **table_options: object
+) -> RowWriter:
+    """The writer for one output format; ValueError naming an unknown format.
+
+    The table writer imports Rich only when it draws.
+    """
+    return _ROW_WRITERS[parse_format(format_name, Output.ROWS)](out, settings, table_options)
 
 
 # --- losses ------------------------------------------------------------------
-
-
-@dataclass
-class LossSummary:
-    """Running totals of a cross-entropy pass; enough for every reduction."""
-
-    reduction: str
-    rows: int = 0
-    loss_sum: float = 0.0
-    weight_sum: float = 0.0
-    correct: int = 0
-    counted: int = 0
-
-    @property
-    def mean(self) -> float:
-        return self.loss_sum / self.weight_sum if self.weight_sum else math.nan
-
-    @property
-    def loss(self) -> float:
-        return self.loss_sum if self.reduction == "sum" else self.mean
-
-    @property
-    def accuracy(self) -> float:
-        return self.correct / self.counted if self.counted else math.nan
-
-    @property
-    def perplexity(self) -> float:
-        mean = self.mean
-        if math.isnan(mean):
-            return math.nan
-        return math.exp(mean) if mean < 709 else math.inf
-
-
-@dataclass
-class LossDetails:
-    """Per-row facts shown in the cross-entropy table."""
-
-    target_probability: FloatArray
-    predicted: np.ndarray
-    labels: np.ndarray | None
-
-
-class LossWriter(Protocol):
-    """Receives per-row losses and the final summary of a cross-entropy run."""
-
-    def start(self, classes: Sequence[str] | None) -> None: ...
-
-    def rows(self, losses: FloatArray, details: LossDetails, first_row: int) -> None: ...
-
-    def finish(self, summary: LossSummary) -> None: ...
 
 
 class DelimitedLossWriter:
@@ -328,7 +405,7 @@ class JsonLossWriter:
 
     def finish(self, summary: LossSummary) -> None:
         tail = {
-            "loss": json_value(float(_rounded(np.array([summary.loss]), self.precision)[0])),
+            "loss": json_number(summary.loss, self.precision),
             "rows": summary.rows,
             "weight": summary.weight_sum,
         }
@@ -347,14 +424,115 @@ class JsonLossWriter:
             self.out.flush()
 
 
-def make_loss_writer(
-    format_name: str, out: BinaryIO, reduction: str, precision: int | None, **table_options: object
-) -> LossWriter:
-    """The writer for cross-entropy output in one format."""
-    if format_name in ("csv", "tsv"):
-        return DelimitedLossWriter(out, reduction, precision)
-    if format_name in ("json", "ndjson"):
-        return JsonLossWriter(out, reduction, precision, lines=format_name == "ndjson")
-    from .tables import TableLossWriter
+class TableLossWriter:
+    """Per-row losses with the true label's probability; a footer with the totals."""
 
-    return TableLossWriter(out, reduction, precision, **table_options)
+    def __init__(
+        self,
+        out: BinaryIO,
+        reduction: str,
+        precision: int | None,
+        no_color: bool = False,
+        terminal: bool | None = None,
+        **_: object,
+    ):
+        self.out = out
+        self.reduction = reduction
+        self.precision = table_precision(precision)
+        self.no_color = no_color
+        self.terminal = terminal
+        self.classes: list[str] | None = None
+        self.window: RowWindow[tuple[int, float, float, int, int]] = RowWindow()
+
+    def start(self, classes: Sequence[str] | None) -> None:
+        self.classes = list(classes) if classes is not None else None
+
+    def rows(self, losses: FloatArray, details: LossDetails, first_row: int) -> None:
+        labels = details.labels if details.labels is not None else np.full(losses.shape, -2)
+        self.window.add(
+            losses.shape[0],
+            lambda offset: (
+                first_row + offset + 1,
+                float(losses[offset]),
+                float(details.target_probability[offset]),
+                int(details.predicted[offset]),
+                int(labels[offset]),
+            ),
+        )
+
+    def _name(self, index: int) -> str:
+        if index == -1:
+            return "(ignored)"
+        if index == -2:
+            return "(soft)"
+        return self.classes[index] if self.classes is not None else str(index)
+
+    def abort(self) -> None:
+        pass
+
+    def finish(self, summary: LossSummary) -> None:
+        from rich.table import Table
+
+        f = self.precision
+        console, stream = make_console(self.out, self.no_color, self.terminal)
+        table = Table(title=f"cross-entropy of {count_text(summary.rows, 'row')}")
+        table.add_column("row", justify="right")
+        table.add_column("label", overflow="fold")
+        table.add_column("p(label)", justify="right")
+        table.add_column("predicted", overflow="fold")
+        table.add_column("loss", justify="right")
+        for index, (number, loss, prob, predicted, label) in enumerate(self.window.rows):
+            if index == len(self.window.head) and self.window.hidden:
+                table.add_row(GAP, GAP, GAP, GAP, GAP, style=GAP_STYLE)
+                table.caption = not_shown(self.window.hidden, "row")
+            wrong = label >= 0 and predicted != label
+            table.add_row(
+                f"{number:,}",
+                self._name(label),
+                table_number(prob, f) if label != -1 else "",
+                self._name(predicted) + (" ✗" if wrong else ""),
+                table_number(loss, f),
+                style=WRONG_STYLE if wrong else None,
+            )
+        table.add_section()
+        name = "sum" if self.reduction == "sum" else "mean"
+        table.add_row(
+            "", f"loss ({name})", "", "", table_number(summary.loss, f), style=TOTAL_STYLE
+        )
+        table.add_row("", "perplexity", "", "", table_number(summary.perplexity, f))
+        accuracy = table_number(summary.accuracy, f)
+        table.add_row("", "accuracy", "", f"{summary.correct}/{summary.counted}", accuracy)
+        console.print(table)
+        console.print("perplexity = exp(mean loss); accuracy = arg-max equals the label")
+        stream.flush()
+
+
+_LOSS_WRITERS: dict[Format, Callable[[BinaryIO, str, int | None, dict[str, Any]], LossWriter]] = {
+    Format.TABLE: lambda out, reduction, precision, options: TableLossWriter(
+        out, reduction, precision, **options
+    ),
+    Format.CSV: lambda out, reduction, precision, options: DelimitedLossWriter(
+        out, reduction, precision
+    ),
+    Format.TSV: lambda out, reduction, precision, options: DelimitedLossWriter(
+        out, reduction, precision
+    ),
+    Format.JSON: lambda out, reduction, precision, options: JsonLossWriter(
+        out, reduction, precision, lines=False
+    ),
+    Format.NDJSON: lambda out, reduction, precision, options: JsonLossWriter(
+        out, reduction, precision, lines=True
+    ),
+}
+
+
+def make_loss_writer(
+    format_name: str | Format,
+    out: BinaryIO,
+    reduction: str,
+    precision: int | None,
+    **table_options: object,
+) -> LossWriter:
+    """The writer for cross-entropy output in one format; ValueError naming an unknown format."""
+    chosen = parse_format(format_name, Output.LOSSES)
+    return _LOSS_WRITERS[chosen](out, reduction, precision, table_options)

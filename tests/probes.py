@@ -15,14 +15,11 @@ MARKER = "\nIMPORTED="
 
 PROBE = f"""
 import sys
-entry = sys.argv.pop(1)
 sys.argv[0] = "softmax"
 code = 0
 try:
-    if entry == "launch":
-        from softmax_cli.launch import main
-    else:
-        from softmax_cli.cli import main
+    from softmax_cli.launch import main
+
     main()
 except SystemExit as stop:
     code = stop.code
@@ -42,10 +39,10 @@ class ProbedRun:
     imported: set[str]
 
 
-def probe(entry: str, *args: str, stdin: str | None = None, **env: str) -> ProbedRun:
-    """Run ``softmax ARGS`` through ``entry`` (``launch`` or ``cli``) and list its imports."""
+def probe(*args: str, stdin: str | None = None, **env: str) -> ProbedRun:
+    """Run ``softmax ARGS`` through the console entry point and list its imports."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, entry, *args],
+        [sys.executable, "-c", PROBE, *args],
         input=stdin,
         env={**os.environ, **env},
         capture_output=True,

@@ -202,11 +202,11 @@ HEAVY = {"numpy", "rich", "orjson", "pydantic"}
 
 def test_tab_is_answered_without_importing_numpy_or_rich() -> None:
     env = {"_SOFTMAX_COMPLETE": "complete_bash", "COMP_WORDS": "softmax cro", "COMP_CWORD": "1"}
-    assert probe("cli", **env).imported & HEAVY == set()
+    assert probe(**env).imported & HEAVY == set()
 
 
 def test_version_is_answered_without_importing_numpy_or_rich() -> None:
-    assert probe("cli", "--version").imported & HEAVY == set()
+    assert probe("--version").imported & HEAVY == set()
 
 
 def test_readme_installs_each_committed_script_and_names_typers_installer() -> None:

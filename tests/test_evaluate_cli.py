@@ -187,7 +187,7 @@ def test_evaluate_table_through_a_real_pipe_exits_zero():
 
 
 def test_evaluate_csv_does_not_import_rich():
-    result = probe("cli", "evaluate", "2,1,0.1", "--labels", "0", "-o", "csv")
+    result = probe("evaluate", "2,1,0.1", "--labels", "0", "-o", "csv")
     assert (result.returncode, result.stderr) == (0, "")
     assert "rich" not in result.imported
 

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from softmax_cli.errors import DataError
+from softmax_cli.number_text import delimited_lines, ndjson_lines
 from softmax_cli.readers import open_scores
-from softmax_cli.writers import delimited_lines, ndjson_lines
 
 
 def bits(values) -> list[bytes]:

@@ -91,7 +91,10 @@ def test_every_declared_spelling_of_every_option_is_parsed(command) -> None:
         (["xent", "1,2", "-l", "0", "--weights", "a,1"], None),
         (["probs", "--no-color=yes", "1"], "softmax probs: --no-color: takes no value"),
         (["prbs", "1"], "softmax: 'prbs' is not a command; did you mean 'probs'?"),
-        (["explain", "1", "2", "-o", "csv"], "softmax explain: -o: 'csv' is not one of table, json"),
+        (
+            ["explain", "1", "2", "-o", "csv"],
+            "softmax explain: -o: 'csv' is not one of table, json, ndjson",
+        ),
     ],
 )
 def test_usage_errors_have_one_shape(args: list[str], first_line: str | None) -> None:

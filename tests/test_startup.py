@@ -33,13 +33,13 @@ def test_every_command_has_a_start_up_case() -> None:
 
 @pytest.mark.parametrize("command", [c.name for c in COMMANDS])
 def test_a_computing_run_loads_neither_typer_pydantic_nor_rich(command: str) -> None:
-    result = probe("launch", command, *RUNS[command], "-o", "json")
+    result = probe(command, *RUNS[command], "-o", "json")
     assert (result.returncode, result.stderr) == (0, "")
     assert result.imported & SLOW_TO_IMPORT == set()
 
 
 def test_the_shorthand_computes_without_slow_imports() -> None:
-    result = probe("launch", "2", "1", "0.1", "-o", "csv")
+    result = probe("2", "1", "0.1", "-o", "csv")
     assert (result.returncode, result.stderr) == (0, "")
     assert result.imported & SLOW_TO_IMPORT == set()
     exps = [math.exp(x - 2) for x in (2, 1, 0.1)]
@@ -50,7 +50,6 @@ def test_the_shorthand_computes_without_slow_imports() -> None:
 
 def test_every_option_of_probs_runs_without_typer() -> None:
     result = probe(
-        "launch",
         "probs",
         "--delimiter",
         ",",
@@ -69,21 +68,21 @@ def test_every_option_of_probs_runs_without_typer() -> None:
 
 
 def test_a_table_loads_rich_but_not_typer() -> None:
-    result = probe("launch", "logprobs", "-1", "-inf", "3", "-o", "table")
+    result = probe("logprobs", "-1", "-inf", "3", "-o", "table")
     assert (result.returncode, result.stderr) == (0, "")
     assert result.imported & SLOW_TO_IMPORT == {"rich"}
     assert "-inf" in result.stdout
 
 
 def test_a_usage_error_loads_nothing_slow() -> None:
-    result = probe("launch", "probs", "-t", "0", "1")
+    result = probe("probs", "-t", "0", "1")
     assert result.returncode == 2
     assert result.imported & (SLOW_TO_IMPORT | {"numpy"}) == set()
 
 
 @pytest.mark.parametrize("path", [[], *([c.name] for c in COMMANDS)])
 def test_help_uses_typer_without_pydantic(path: list[str]) -> None:
-    result = probe("launch", *path, "--help")
+    result = probe(*path, "--help")
     assert result.returncode == 0, result.stderr
     assert "typer" in result.imported
     assert "pydantic" not in result.imported and "numpy" not in result.imported

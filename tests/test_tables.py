@@ -13,8 +13,8 @@ from scipy import special
 from typer.testing import CliRunner
 
 from softmax_cli.cli import app
-from softmax_cli.tables import HEAD_ROWS, TAIL_ROWS, TableRowWriter, bar, format_number
-from softmax_cli.writers import RowSettings
+from softmax_cli.rich_output import HEAD_ROWS, TAIL_ROWS
+from softmax_cli.writers import RowSettings, TableRowWriter
 
 runner = CliRunner()
 ESCAPE = "\x1b"
@@ -35,22 +35,6 @@ def body_rows(text: str) -> list[list[str]]:
 
 
 # --- helpers --------------------------------------------------------------------
-
-
-def test_format_number_uses_fixed_decimals_and_scientific_for_tiny_values():
-    assert format_number(0.65900113, 4) == "0.6590"
-    assert format_number(0.65900113, 2) == "0.66"
-    assert format_number(4.54e-5, 4) == "4.540e-05"
-    assert format_number(-0.0, 4) == "0.0000"
-    assert format_number(-math.inf, 4) == "-inf"
-    assert format_number(math.nan, 4) == "nan"
-
-
-def test_bar_is_proportional_in_eighths():
-    assert bar(1.0, 20) == "█" * 20
-    assert bar(0.5, 20) == "█" * 10
-    assert bar(1 / 160, 20) == "▏"
-    assert bar(0.0) == ""
 
 
 # --- one vector -------------------------------------------------------------------
@@ -201,7 +185,7 @@ def test_tables_honour_no_color_and_pipes(args):
 
 
 def test_a_plain_csv_run_never_imports_rich():
-    result = probe("cli", "2", "1", "0.1", "-o", "csv")
+    result = probe("2", "1", "0.1", "-o", "csv")
     assert (result.returncode, result.stderr) == (0, "")
     assert "rich" not in result.imported
     printed = [float(v) for v in result.stdout.strip().split(",")]

@@ -1,0 +1,24 @@
+"""The row operations, by name: what ``probs`` and ``logprobs`` compute.
+
+Import-light on purpose (no NumPy): a front end names an operation before it
+reads any data.  ``numerics.operation_function`` gives the function for one.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Operation(str, Enum):
+    """A row-wise operation; its value is the name JSON output writes."""
+
+    SOFTMAX = "softmax"
+    LOG_SOFTMAX = "log_softmax"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_log(self) -> bool:
+        """True when the operation gives log-probabilities."""
+        return self is Operation.LOG_SOFTMAX

@@ -1,0 +1,77 @@
+"""What a run produces, and the interfaces of the writers that receive it.
+
+The pipeline fills these and the writers read them; neither side owns them,
+so output can change without touching the computation, and back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .numerics import FloatArray
+
+
+@dataclass
+class LossSummary:
+    """Running totals of a cross-entropy pass; enough for every reduction."""
+
+    reduction: str
+    rows: int = 0
+    loss_sum: float = 0.0
+    weight_sum: float = 0.0
+    correct: int = 0
+    counted: int = 0
+
+    @property
+    def mean(self) -> float:
+        return self.loss_sum / self.weight_sum if self.weight_sum else math.nan
+
+    @property
+    def loss(self) -> float:
+        return self.loss_sum if self.reduction == "sum" else self.mean
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.counted if self.counted else math.nan
+
+    @property
+    def perplexity(self) -> float:
+        mean = self.mean
+        if math.isnan(mean):
+            return math.nan
+        return math.exp(mean) if mean < 709 else math.inf
+
+
+@dataclass
+class LossDetails:
+    """Per-row facts shown in the cross-entropy table."""
+
+    target_probability: FloatArray
+    predicted: np.ndarray
+    labels: np.ndarray | None
+
+
+class RowWriter(Protocol):
+    """Receives computed rows block by block and writes them in one format."""
+
+    def start(self, classes: Sequence[str] | None) -> None: ...
+
+    def rows(self, values: FloatArray, scores: FloatArray, first_row: int) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class LossWriter(Protocol):
+    """Receives per-row losses and the final summary of a cross-entropy run."""
+
+    def start(self, classes: Sequence[str] | None) -> None: ...
+
+    def rows(self, losses: FloatArray, details: LossDetails, first_row: int) -> None: ...
+
+    def finish(self, summary: LossSummary) -> None: ...
