@@ -63,7 +63,7 @@ def test_a_hundred_thousand_columns_are_read_and_written_whole():
 
 
 def test_a_line_over_the_limit_fails_cleanly_at_its_line(monkeypatch):
-    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 64 << 10)
+    monkeypatch.setattr(readers.text, "MAX_LINE_BYTES", 64 << 10)
     long_line = b"1.5," * (1 << 19) + b"2\n"  # 2 MiB, over a 64 KiB limit
     result = run("probs", "-o", "csv", data=b"1,2\n3,4\n" + long_line)
     assert result.exit_code == 1
@@ -72,7 +72,7 @@ def test_a_line_over_the_limit_fails_cleanly_at_its_line(monkeypatch):
 
 
 def test_lines_under_the_limit_are_read(monkeypatch):
-    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 64 << 10)
+    monkeypatch.setattr(readers.text, "MAX_LINE_BYTES", 64 << 10)
     width = 8 << 10  # about 32 KiB of text, under a 64 KiB limit
     line = ",".join(["0"] * width).encode() + b"\n"
     result = run("probs", "-o", "csv", data=line * 3)

@@ -60,13 +60,16 @@ def _statements(body: list[ast.stmt], *, nested: bool) -> list[ast.stmt]:
 def import_graph(*, nested: bool) -> dict[str, set[str]]:
     """Each module of the package and the package modules it imports."""
     graph: dict[str, set[str]] = {}
-    for info in pkgutil.iter_modules([str(ROOT)]):
-        module = f"{PACKAGE}.{info.name}"
-        tree = ast.parse((ROOT / f"{info.name}.py").read_text(encoding="utf-8"))
+    for info in pkgutil.walk_packages([str(ROOT)], prefix=f"{PACKAGE}."):
+        relative = Path(*info.name.split(".")[1:])
+        path = ROOT / relative / "__init__.py" if info.ispkg else ROOT / f"{relative}.py"
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        # Relative imports in a package's __init__ start from the package itself.
+        anchor = f"{info.name}.__init__" if info.ispkg else info.name
         edges: set[str] = set()
         for node in _statements(tree.body, nested=nested):
-            edges |= _imported(node, module)
-        graph[module] = edges - {module, PACKAGE}
+            edges |= _imported(node, anchor)
+        graph[info.name] = edges - {info.name, PACKAGE}
     return graph
 
 
@@ -98,6 +101,7 @@ def test_the_graph_sees_every_module_and_its_imports():
     assert f"{PACKAGE}.writers" in graph
     assert f"{PACKAGE}.formats" in graph[f"{PACKAGE}.writers"]
     assert f"{PACKAGE}.numerics" in graph[f"{PACKAGE}.explain"]  # from . import numerics
+    assert f"{PACKAGE}.readers.sniff" in graph[f"{PACKAGE}.readers"]  # a package's modules too
 
 
 def test_module_level_imports_have_no_cycle():

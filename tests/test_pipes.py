@@ -195,7 +195,9 @@ def test_ctrl_c_during_start_up_exits_130_without_a_traceback(delay):
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert b"Traceback" not in err
-    assert process.returncode in (0, 130)
+    # A signal that lands while the interpreter shuts down kills it as SIGINT does
+    # by default; the shell reports that as 130 too.
+    assert process.returncode in (0, 130, -signal.SIGINT)
 
 
 def test_a_closed_stdin_is_a_usage_error():

@@ -1,0 +1,42 @@
+"""Scores given as command-line arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from softmax_cli.errors import DataError, InputUsageError
+
+from .blocks import Block, ScoreSource, parse_number
+
+
+def scores_from_arguments(tokens: Sequence[str]) -> ScoreSource:
+    """One or more rows from command-line tokens: commas join values, ``;`` starts a row."""
+    rows: list[list[float]] = [[]]
+    position = 0
+    for token in tokens:
+        pieces = token.split(";")
+        for index, piece in enumerate(pieces):
+            if index > 0 and rows[-1]:
+                rows.append([])
+            for text in piece.split(","):
+                text = text.strip()
+                if not text:
+                    continue
+                position += 1
+                try:
+                    rows[-1].append(parse_number(text))
+                except ValueError:
+                    raise DataError(f"argument {position}: {text!r} is not a number") from None
+    rows = [row for row in rows if row]
+    if not rows:
+        raise InputUsageError("no scores given")
+    width = len(rows[0])
+    for number, row in enumerate(rows, start=1):
+        if len(row) != width:
+            raise DataError(
+                f"row {number} has {len(row)} values, expected {width}", line=number, placed=True
+            )
+    values = np.array(rows, dtype=np.float64)
+    return ScoreSource(blocks=iter([Block(values=values, first_line=1)]))

@@ -1,0 +1,59 @@
+"""What every reader yields: blocks of rows with their line numbers, and the source."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from softmax_cli.numerics import FloatArray
+
+
+class Format(Enum):
+    """How the input is laid out, sniffed from its first bytes."""
+
+    DELIMITED = "delimited"
+    JSON = "json"
+    NDJSON = "ndjson"
+
+
+@dataclass
+class Block:
+    """Rows of scores read together, with what is needed to say where a row came from."""
+
+    values: FloatArray
+    first_line: int
+    line_numbers: Callable[[], Sequence[int]] | None = None
+    labels: FloatArray | None = None
+
+    def line_of(self, row: int) -> int:
+        """Return the 1-based input line that row ``row`` of this block came from."""
+        if self.line_numbers is None:
+            return self.first_line + row
+        return self.line_numbers()[row]
+
+
+@dataclass
+class ScoreSource:
+    """What a reader found: class names (from a header), layout, and the blocks."""
+
+    blocks: Iterator[Block]
+    classes: list[str] | None = None
+    single_vector: bool = False
+    format: Format = Format.DELIMITED
+    delimiter: str | None = None
+    #: The block being worked on, so that an unexpected error can name its line.
+    current: Block | None = None
+
+
+def parse_number(text: str) -> float:
+    """Parse one score with Python's float syntax; raise ValueError otherwise."""
+    return float(text)
+
+
+def looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
