@@ -62,11 +62,11 @@ def score_source(run: Invocation, label_column: str | None = None) -> Iterator[S
             "give scores as arguments or with --input, not both", option=run.name_of("input_path")
         )
     if run.scores:
-        if label_column is not None:
-            raise UsageError(
-                "needs input from a file or stdin, not arguments",
-                option=run.name_of("label_column"),
-            )
+        for dest in ("label_column", "keep", "key"):
+            if run.given(dest):
+                raise UsageError(
+                    "needs input from a file or stdin, not arguments", option=run.name_of(dest)
+                )
         yield scores_from_arguments(run.scores)
         return
     with _input_stream(run, run.input_path, "input_path") as stream:
@@ -75,6 +75,8 @@ def score_source(run: Invocation, label_column: str | None = None) -> Iterator[S
             delimiter=run.values.get("delimiter"),
             header=run.values.get("header"),
             label_column=label_column,
+            keep=run.values.get("keep") or (),
+            key=run.values.get("key"),
         )
 
 
@@ -125,7 +127,7 @@ def write_losses(
 def rows(run: Invocation) -> None:
     """probs and logprobs."""
     assert run.command is not None and run.command.operation is not None
-    with score_source(run) as source:
+    with score_source(run, run.label_column) as source:
         write_rows(
             source,
             run.command.operation,

@@ -224,6 +224,25 @@ HEADER = Option(
     negation="--no-header",
     panel="Input",
 )
+KEEP = Option(
+    "keep",
+    ("--keep",),
+    "Columns carried through unchanged beside the results: names or 0-based "
+    "indices, comma-separated (id,2).",
+    convert=label_list,
+    metavar="COLS",
+    panel="Input",
+    multiple=True,
+)
+KEY = Option(
+    "key",
+    ("--key",),
+    "NDJSON objects: the key holding each row's scores; -o ndjson then writes "
+    "each object with the result added.",
+    convert=text_value,
+    metavar="NAME",
+    panel="Input",
+)
 NO_COLOR = Option(
     "no_color", ("--no-color",), "No colour in tables (as NO_COLOR does).", panel="Output"
 )
@@ -239,7 +258,7 @@ LABELS = Option(
 LABEL_COLUMN = Option(
     "label_column",
     ("--label-column",),
-    "Take the labels from this column (a name, or a 0-based index).",
+    "The column holding the labels (a name, or a 0-based index); never read as scores.",
     convert=text_value,
     metavar="COL",
     panel="Labels",
@@ -334,6 +353,7 @@ CALIBRATION_FORMAT = format_option(SUPPORTED[Output.CALIBRATION], _BY_TERMINAL)
 EXPLAIN_FORMAT = format_option(SUPPORTED[Output.EXPLAIN], "default table, also when piped")
 
 _READING = (INPUT, DELIMITER, HEADER)
+_CARRYING = (KEEP, KEY)
 _SHOWING = (PRECISION, NO_COLOR)
 
 
@@ -389,7 +409,7 @@ COMMANDS: tuple[Command, ...] = (
         "Scores come from SCORES, --input FILE or stdin, one row per line. "
         "`softmax 2 1 0.1` is short for `softmax probs 2 1 0.1`.",
         _ROW_EXAMPLES["probs"],
-        (TEMPERATURE, *_READING, ROW_FORMAT, *_SHOWING),
+        (TEMPERATURE, LABEL_COLUMN, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING),
         runner="rows",
         operation=Operation.SOFTMAX,
     ),
@@ -399,7 +419,7 @@ COMMANDS: tuple[Command, ...] = (
         "Computed directly as (x - max)/T - log sum exp, never as log(probs). "
         "Scores come from SCORES, --input FILE or stdin, one row per line.",
         _ROW_EXAMPLES["logprobs"],
-        (TEMPERATURE, *_READING, ROW_FORMAT, *_SHOWING),
+        (TEMPERATURE, LABEL_COLUMN, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING),
         runner="rows",
         operation=Operation.LOG_SOFTMAX,
     ),
@@ -423,6 +443,7 @@ COMMANDS: tuple[Command, ...] = (
             SMOOTHING,
             TEMPERATURE,
             *_READING,
+            *_CARRYING,
             LOSS_FORMAT,
             *_SHOWING,
         ),

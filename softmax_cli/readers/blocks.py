@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from softmax_cli.numerics import FloatArray
@@ -25,6 +25,10 @@ class Block:
     first_line: int
     line_numbers: Callable[[], Sequence[int]] | None = None
     labels: FloatArray | None = None
+    #: ``--keep``: for each row, the text of the kept columns, in the order asked for.
+    kept: list[list[str]] | None = None
+    #: ``--key``: for each row, the input JSON object the scores came from.
+    objects: list[dict] | None = None
 
     def line_of(self, row: int) -> int:
         """Return the 1-based input line that row ``row`` of this block came from."""
@@ -44,6 +48,11 @@ class ScoreSource:
     delimiter: str | None = None
     #: The block being worked on, so that an unexpected error can name its line.
     current: Block | None = None
+    #: ``--keep``: the kept columns' names (header names, else the index or key as given).
+    kept_names: list[str] | None = None
+    #: One-line notes for stderr (a header with no rows after it, a likely typo in a
+    #: header); the reader may add to them while its blocks are read.
+    notes: list[str] = field(default_factory=list)
 
 
 def parse_number(text: str) -> float:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
 from softmax_cli.errors import InputUsageError
@@ -28,9 +28,15 @@ def open_scores(
     delimiter: str | None = None,
     header: bool | None = None,
     label_column: str | None = None,
+    keep: Sequence[str] = (),
+    key: str | None = None,
     chunk_bytes: int = CHUNK_BYTES,
 ) -> ScoreSource:
-    """Sniff and open a byte stream of scores; blocks are parsed as they are read."""
+    """Sniff and open a byte stream of scores; blocks are parsed as they are read.
+
+    ``keep``: columns (names or 0-based indices) carried through beside the
+    results; ``key``: the key of each NDJSON object that holds its scores.
+    """
     chunks = line_chunks(stream, chunk_bytes)
     seen: list[tuple[bytes, int]] = []
     first_text: bytes | None = None
