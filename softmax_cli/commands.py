@@ -241,16 +241,26 @@ def calibrate(run: Invocation) -> None:
 def explain(run: Invocation) -> None:
     import numpy as np
 
-    from .explain import DEFAULT_SWEEP, derive, write_explanation
+    from .explain import DEFAULT_SWEEP, MAX_CLASSES, derive, write_explanation
 
     temperatures = run.sweep_temperatures
     if temperatures is None and run.sweep:
         temperatures = list(DEFAULT_SWEEP)
+    blocks = []
     with score_source(run) as source:
-        blocks = [block.values for block in source.blocks]
+        for block in source.blocks:
+            width = block.values.shape[1]
+            if width > MAX_CLASSES:
+                raise UsageError(
+                    f"shows at most {MAX_CLASSES:,} classes, not {width:,}; "
+                    "softmax probs computes vectors of any size"
+                )
+            blocks.append(block.values)
+            if sum(b.shape[0] for b in blocks) > 1:
+                break  # one vector only: say so without reading the rest
     values = np.concatenate(blocks) if blocks else np.empty((0, 0))
     if values.shape[0] != 1:
-        raise UsageError(f"explain takes one vector, not {values.shape[0]} rows")
+        raise UsageError(f"takes one vector, not {values.shape[0]} rows")
     steps = derive(
         values[0],
         temperature=run.temperature,

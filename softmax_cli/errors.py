@@ -125,9 +125,12 @@ class RowError(ValueError):
 
 
 def say(message: str) -> None:
-    """One line on stderr; a closed stderr is not worth a second error."""
+    """One line on stderr, control characters escaped (messages quote the input);
+    a closed stderr is not worth a second error."""
+    from .escapes import printable
+
     with contextlib.suppress(OSError, ValueError, AttributeError):
-        sys.stderr.write(message + "\n")
+        sys.stderr.write(printable(message) + "\n")
         sys.stderr.flush()
 
 

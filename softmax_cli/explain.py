@@ -27,6 +27,7 @@ from .number_text import (
 )
 
 DEFAULT_SWEEP = (0.1, 0.5, 1.0, 2.0, 10.0)
+MAX_CLASSES = 10_000  # more than a derivation can show; probs handles any width
 JACOBIAN_MAX_CLASSES = 6
 INLINE_MAX_CLASSES = 6
 SWEEP_MAX_CLASSES = 4  # more classes than this show only p[max] in the sweep
@@ -213,11 +214,16 @@ def render_text(
     no_color: bool = False,
     terminal: bool | None = None,
 ) -> None:
-    """The derivation for people: a table of every step, then each step in words."""
+    """The derivation for people: a table of every step, then each step in words.
+
+    Class names come from the input, so they are shown with control characters escaped.
+    """
+    from .escapes import printable
     from .rich_output import make_console
 
+    shown = {**steps, "classes": [printable(name) for name in steps["classes"]]}
     console, stream = make_console(out, no_color, terminal)
-    for block in text_blocks(steps, precision):
+    for block in text_blocks(shown, precision):
         console.print(block)
     stream.flush()
 

@@ -19,6 +19,11 @@ class Operation(str, Enum):
         return self.value
 
     @property
+    def field(self) -> str:
+        """The key its result gets beside carried fields: the command's name."""
+        return "logprobs" if self is Operation.LOG_SOFTMAX else "probs"
+
+    @property
     def is_log(self) -> bool:
         """True when the operation gives log-probabilities."""
         return self is Operation.LOG_SOFTMAX

@@ -16,7 +16,7 @@ from .errors import DataError, InputUsageError, InternalError, Interrupted, RowE
 from .labels import class_lookup, explained, label_value
 from .numerics import FloatArray
 from .readers import Block, ScoreSource
-from .results import LossDetails, LossSummary, LossWriter, RowWriter
+from .results import Carried, LossDetails, LossSummary, LossWriter, RowWriter
 
 RowFunction = Callable[[FloatArray, float], FloatArray]  # numerics.operation_function gives one
 
@@ -30,7 +30,7 @@ def run_rows(
     source: ScoreSource, operation: RowFunction, temperature: float, writer: RowWriter
 ) -> int:
     """Compute ``operation`` block by block; on bad data, write the rows before it, then raise."""
-    writer.start(source.classes)
+    writer.start(source.classes, source.kept_names)
     written = 0
     block = None
     try:
@@ -40,14 +40,23 @@ def run_rows(
             except RowError as error:
                 good = block.values[: error.row]
                 if good.shape[0]:
-                    writer.rows(operation(good, temperature), good, written)
+                    carried = _carried(block, good.shape[0])
+                    writer.rows(operation(good, temperature), good, written, carried)
                 raise _line_error(block, error) from None
-            writer.rows(values, block.values, written)
+            writer.rows(values, block.values, written, _carried(block))
             written += values.shape[0]
     except BaseException as error:
         raise _closed(writer, error, block) from None
     writer.finish()
     return written
+
+
+def _carried(block: Block, count: int | None = None) -> Carried | None:
+    """What the block's first ``count`` rows carry beside their scores; None when nothing."""
+    if block.kept is None and block.objects is None:
+        return None
+    carried = Carried(block.kept, block.objects)
+    return carried if count is None else carried.head(count)
 
 
 def _closed(writer: object, error: BaseException, block: Block | None) -> BaseException:
@@ -307,7 +316,7 @@ def _cross_entropy_pass(
     ignore = _ignored_value(options.ignore_label, source.classes)
     feeder = RowFeeder(targets) if targets is not None else None
     weights = None if options.class_weights is None else np.asarray(options.class_weights, float)
-    writer.start(source.classes)
+    writer.start(source.classes, source.kept_names)
     for block in source.blocks:
         source.current = block
         scores = block.values
@@ -382,7 +391,13 @@ def _cross_entropy_pass(
             details = LossDetails(
                 target_probability=picked, predicted=predicted, labels=shown_labels
             )
-            writer.rows(terms.losses, details, summary.rows)
+            carried = _carried(block)
+            writer.rows(
+                terms.losses,
+                details,
+                summary.rows,
+                None if carried is None else carried.head(count),
+            )
         summary.rows += count
         if error is not None:
             raise error

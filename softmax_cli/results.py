@@ -57,12 +57,35 @@ class LossDetails:
     labels: np.ndarray | None
 
 
+@dataclass
+class Carried:
+    """What travels unchanged beside a block's results: ``--keep`` columns, ``--key`` objects."""
+
+    kept: list[list[str]] | None = None
+    objects: list[dict] | None = None
+
+    def head(self, count: int) -> Carried:
+        """The first ``count`` rows' share."""
+        return Carried(
+            None if self.kept is None else self.kept[:count],
+            None if self.objects is None else self.objects[:count],
+        )
+
+
 class RowWriter(Protocol):
     """Receives computed rows block by block and writes them in one format."""
 
-    def start(self, classes: Sequence[str] | None) -> None: ...
+    def start(
+        self, classes: Sequence[str] | None, kept_names: Sequence[str] | None = None
+    ) -> None: ...
 
-    def rows(self, values: FloatArray, scores: FloatArray, first_row: int) -> None: ...
+    def rows(
+        self,
+        values: FloatArray,
+        scores: FloatArray,
+        first_row: int,
+        carried: Carried | None = None,
+    ) -> None: ...
 
     def finish(self) -> None: ...
 
@@ -70,8 +93,16 @@ class RowWriter(Protocol):
 class LossWriter(Protocol):
     """Receives per-row losses and the final summary of a cross-entropy run."""
 
-    def start(self, classes: Sequence[str] | None) -> None: ...
+    def start(
+        self, classes: Sequence[str] | None, kept_names: Sequence[str] | None = None
+    ) -> None: ...
 
-    def rows(self, losses: FloatArray, details: LossDetails, first_row: int) -> None: ...
+    def rows(
+        self,
+        losses: FloatArray,
+        details: LossDetails,
+        first_row: int,
+        carried: Carried | None = None,
+    ) -> None: ...
 
     def finish(self, summary: LossSummary) -> None: ...

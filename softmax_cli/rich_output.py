@@ -18,6 +18,7 @@ BAR_WIDTH = 20
 MIN_BAR = 8
 NAME_CAP = 16  # class names longer than this wrap in table headers and cells
 PIPE_WIDTH = 80
+MIN_WIDTH = 40  # narrower than this (COLUMNS=0, a split pane) and tables are noise
 ARGMAX_STYLE = "bold green"
 WRONG_STYLE = "red"  # a row whose prediction misses its label
 GAP_STYLE = "dim"  # the row that stands for rows or classes not shown
@@ -145,7 +146,8 @@ def make_console(
 
     Rich decides colour and escape codes: ``NO_COLOR``, ``TERM=dumb``,
     ``FORCE_COLOR`` and ``TTY_COMPATIBLE`` are honoured, and a pipe gets plain
-    text.  A pipe is 80 columns wide (or ``COLUMNS``) whatever the terminal is.
+    text.  A pipe is 80 columns wide (or ``COLUMNS``) whatever the terminal is,
+    and nothing is drawn narrower than ``MIN_WIDTH``.
     """
     import os
 
@@ -165,4 +167,6 @@ def make_console(
     )
     if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
         console.width = PIPE_WIDTH
+    if console.width < MIN_WIDTH:
+        console.width = MIN_WIDTH
     return console, target

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import orjson
 
+from .escapes import printable
 from .formats import Format, Output, parse_format
 from .number_text import (
     delimited_lines,
@@ -28,7 +29,7 @@ from .number_text import (
 )
 from .numerics import FloatArray
 from .operations import Operation
-from .results import LossDetails, LossSummary, LossWriter, RowWriter
+from .results import Carried, LossDetails, LossSummary, LossWriter, RowWriter
 from .rich_output import (
     ARGMAX_STYLE,
     BAR_WIDTH,
@@ -50,13 +51,60 @@ from .rich_output import (
 
 
 def header_line(names: Sequence[str], separator: str) -> bytes:
-    """Class names as one csv/tsv line, quoted where a name holds the separator or a quote."""
+    """Text fields as one csv/tsv line, quoted (RFC 4180) where a field needs it."""
     import csv
     import io
 
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=separator, lineterminator="\n").writerow(names)
     return buffer.getvalue().encode()
+
+
+def _with_kept(lines: bytes, kept: list[list[str]], separator: str) -> bytes:
+    """csv/tsv lines with each row's kept fields in front, quoted where they need it."""
+    prefix = separator.encode()
+    body = lines.split(b"\n")[:-1]
+    return b"".join(
+        header_line(fields, separator)[:-1] + prefix + line + b"\n"
+        for fields, line in zip(kept, body, strict=True)
+    )
+
+
+def _json_values(values: FloatArray, precision: int | None) -> list[list[float | None]]:
+    """Rows as Python lists for JSON, non-finite as None, rounded as the writers round."""
+    return orjson.loads(b"[" + json_rows(values, precision) + b"]")
+
+
+def _carried_objects(
+    carried: Carried, kept_names: Sequence[str] | None, count: int
+) -> list[dict[str, Any]]:
+    """Per row, the fields that travel with the result: the input object, or the kept columns."""
+    if carried.objects is not None:
+        return [dict(obj) for obj in carried.objects]
+    assert carried.kept is not None and kept_names is not None
+    return [dict(zip(kept_names, row, strict=True)) for row in carried.kept[:count]]
+
+
+class _KeptSpool:
+    """Kept values of a JSON document, held aside until the rows are closed (bounded memory)."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self.file = tempfile.SpooledTemporaryFile(max_size=8 << 20)
+        self.any = False
+
+    def add(self, kept: list[list[str]]) -> None:
+        if not kept:
+            return
+        body = orjson.dumps(kept)[1:-1]
+        self.file.write(b"," + body if self.any else body)
+        self.any = True
+
+    def copy_to(self, out: BinaryIO) -> None:
+        self.file.seek(0)
+        while chunk := self.file.read(1 << 20):
+            out.write(chunk)
 
 
 # --- rows --------------------------------------------------------------------
@@ -84,14 +132,23 @@ class DelimitedWriter:
         self.settings = settings
         self.separator = separator
 
-    def start(self, classes: Sequence[str] | None) -> None:
+    def start(self, classes: Sequence[str] | None, kept_names: Sequence[str] | None = None) -> None:
         if classes is not None and not self.settings.single_vector:
-            self.out.write(header_line(classes, self.separator))
+            self.out.write(header_line([*(kept_names or ()), *classes], self.separator))
 
-    def rows(self, values: FloatArray, scores: FloatArray, first_row: int) -> None:
+    def rows(
+        self,
+        values: FloatArray,
+        scores: FloatArray,
+        first_row: int,
+        carried: Carried | None = None,
+    ) -> None:
         if self.settings.single_vector:
             values = values.reshape(-1, 1)
-        self.out.write(delimited_lines(values, self.separator, self.settings.precision))
+        text = delimited_lines(values, self.separator, self.settings.precision)
+        if carried is not None and carried.kept is not None:
+            text = _with_kept(text, carried.kept, self.separator)
+        self.out.write(text)
         self.out.flush()
 
     def finish(self) -> None:
@@ -105,25 +162,40 @@ class JsonWriter:
         self.out = out
         self.settings = settings
         self.any_rows = False
+        self.kept: _KeptSpool | None = None
 
-    def start(self, classes: Sequence[str] | None) -> None:
-        head = {
+    def start(self, classes: Sequence[str] | None, kept_names: Sequence[str] | None = None) -> None:
+        head: dict[str, Any] = {
             "operation": self.settings.operation.value,
             "temperature": self.settings.temperature,
             "classes": list(classes) if classes is not None else None,
         }
+        if kept_names is not None:
+            head["kept_columns"] = list(kept_names)
+            self.kept = _KeptSpool()
         self.out.write(orjson.dumps(head)[:-1] + b',"rows":[')
 
-    def rows(self, values: FloatArray, scores: FloatArray, first_row: int) -> None:
+    def rows(
+        self,
+        values: FloatArray,
+        scores: FloatArray,
+        first_row: int,
+        carried: Carried | None = None,
+    ) -> None:
         if values.shape[0] == 0:
             return
         if self.any_rows:
             self.out.write(b",")
         self.out.write(json_rows(values, self.settings.precision))
         self.any_rows = True
+        if self.kept is not None and carried is not None and carried.kept is not None:
+            self.kept.add(carried.kept)
         self.out.flush()
 
     def finish(self) -> None:
+        if self.kept is not None:
+            self.out.write(b'],"kept":[')
+            self.kept.copy_to(self.out)
         self.out.write(b"]}\n")
         self.out.flush()
 
@@ -138,14 +210,34 @@ class NdjsonWriter:
     def __init__(self, out: BinaryIO, settings: RowSettings):
         self.out = out
         self.settings = settings
+        self.kept_names: Sequence[str] | None = None
 
-    def start(self, classes: Sequence[str] | None) -> None:
-        pass
+    def start(self, classes: Sequence[str] | None, kept_names: Sequence[str] | None = None) -> None:
+        self.kept_names = kept_names
 
-    def rows(self, values: FloatArray, scores: FloatArray, first_row: int) -> None:
+    def rows(
+        self,
+        values: FloatArray,
+        scores: FloatArray,
+        first_row: int,
+        carried: Carried | None = None,
+    ) -> None:
         if values.shape[0] == 0:
             return
-        self.out.write(ndjson_lines(values, self.settings.precision))
+        if carried is None:
+            self.out.write(ndjson_lines(values, self.settings.precision))
+        else:
+            # Each row is its input object (or kept columns) with the result added,
+            # as `jq '. + {probs: ...}'` would write it.
+            field = self.settings.operation.field
+            results = _json_values(values, self.settings.precision)
+            objects = _carried_objects(carried, self.kept_names, len(results))
+            self.out.write(
+                b"".join(
+                    orjson.dumps({**obj, field: row}) + b"\n"
+                    for obj, row in zip(objects, results, strict=True)
+                )
+            )
         self.out.flush()
 
     def finish(self) -> None:
@@ -169,15 +261,16 @@ class TableRowWriter:
         self.no_color = no_color
         self.terminal = terminal
         self.classes: list[str] | None = None
-        self.window: RowWindow[tuple[int, np.ndarray, np.ndarray]] = RowWindow()
+        self.kept_names: list[str] | None = None
+        self.window: RowWindow[tuple[int, np.ndarray, np.ndarray, list[str] | None]] = RowWindow()
 
     @property
-    def head(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
-        """The first rows kept, each ``(row number, values, scores)``."""
+    def head(self) -> list[tuple[int, np.ndarray, np.ndarray, list[str] | None]]:
+        """The first rows kept, each ``(row number, values, scores, kept fields)``."""
         return self.window.head
 
     @property
-    def tail(self) -> Sequence[tuple[int, np.ndarray, np.ndarray]]:
+    def tail(self) -> Sequence[tuple[int, np.ndarray, np.ndarray, list[str] | None]]:
         """The last rows kept, after the head."""
         return self.window.tail
 
@@ -186,13 +279,26 @@ class TableRowWriter:
         """How many rows the writer has been given."""
         return self.window.total
 
-    def start(self, classes: Sequence[str] | None) -> None:
-        self.classes = list(classes) if classes is not None else None
+    def start(self, classes: Sequence[str] | None, kept_names: Sequence[str] | None = None) -> None:
+        self.classes = [printable(name) for name in classes] if classes is not None else None
+        self.kept_names = [printable(name) for name in kept_names] if kept_names else None
 
-    def rows(self, values: FloatArray, scores: FloatArray, first_row: int) -> None:
+    def rows(
+        self,
+        values: FloatArray,
+        scores: FloatArray,
+        first_row: int,
+        carried: Carried | None = None,
+    ) -> None:
+        kept = carried.kept if carried is not None else None
         self.window.add(
             values.shape[0],
-            lambda offset: (first_row + offset + 1, values[offset].copy(), scores[offset].copy()),
+            lambda offset: (
+                first_row + offset + 1,
+                values[offset].copy(),
+                scores[offset].copy(),
+                [printable(field) for field in kept[offset]] if kept is not None else None,
+            ),
         )
 
     def abort(self) -> None:
@@ -216,11 +322,13 @@ class TableRowWriter:
         """The table of the rows seen so far, at most ``width`` columns wide."""
         rows = self.window.rows
         if len(rows) == 1 and self.total == 1:
-            _, values, scores = rows[0]
-            return self._vertical(values, scores, width)
+            _, values, scores, kept = rows[0]
+            return self._vertical(values, scores, width, kept)
         return self._batch(rows, width)
 
-    def _vertical(self, values: FloatArray, scores: FloatArray, width: int) -> Any:
+    def _vertical(
+        self, values: FloatArray, scores: FloatArray, width: int, kept: list[str] | None = None
+    ) -> Any:
         """One vector: a row per class with score, probability, bar; the arg-max marked."""
         from rich.table import Table
 
@@ -237,7 +345,10 @@ class TableRowWriter:
         room = width - used - 3 - len(" ◀ max")
         bar_width = max(MIN_BAR, min(BAR_WIDTH, room))
         what = "log-softmax" if self._is_log else "softmax"
-        table = Table(title=f"{what} of {count_text(len(names), 'score')}, T = {self._t()}")
+        title = f"{what} of {count_text(len(names), 'score')}, T = {self._t()}"
+        if kept is not None and self.kept_names is not None:
+            title += "".join(f", {n} = {v}" for n, v in zip(self.kept_names, kept, strict=True))
+        table = Table(title=title)
         table.add_column("class", overflow="fold")
         table.add_column("score", justify="right")
         table.add_column("probability", justify="right")
@@ -279,6 +390,9 @@ class TableRowWriter:
         winners = {int(np.argmax(r[1])) for r in rows}
         argmax_width = max(len("arg-max"), *(min(len(names[i]), NAME_CAP) for i in winners)) + 3
         room = width - 1 - row_width - argmax_width
+        for column, name in enumerate(self.kept_names or ()):
+            cells = [min(len(r[3][column]), NAME_CAP) for r in rows if r[3] is not None]
+            room -= max(min(len(name), NAME_CAP), *cells) + 3
         count = len(names)
         widths = [column_width(i) for i in range(count)]
         if sum(widths) <= room:
@@ -304,6 +418,8 @@ class TableRowWriter:
         columns = self._fit_classes(names, rows, width)
         table = Table(title=f"{what} of {count_text(self.total, 'row')}, T = {self._t()}")
         table.add_column("row", justify="right")
+        for name in self.kept_names or ():
+            table.add_column(name, overflow="fold")
         for position, index in enumerate(columns):
             if position and index - columns[position - 1] > 1:
                 table.add_column(GAP, justify="center")
@@ -316,7 +432,7 @@ class TableRowWriter:
                 f"{count_text(hidden, 'class', 'classes')} of {len(names):,} not shown; "
                 "-o csv shows every class"
             )
-        for position, (number, values, _) in enumerate(rows):
+        for position, (number, values, _, kept) in enumerate(rows):
             if position == len(self.head) and self.window.hidden:
                 table.add_row(GAP, *[GAP] * (len(table.columns) - 1), style=GAP_STYLE)
                 notes.insert(0, not_shown(self.window.hidden, "row"))
@@ -327,7 +443,7 @@ class TableRowWriter:
                     cells.append(GAP)
                 text = table_number(float(values[index]), f)
                 cells.append(styled(text, ARGMAX_STYLE) if index == best else text)
-            table.add_row(f"{number:,}", *cells, names[best])
+            table.add_row(f"{number:,}", *(kept or ()), *cells, names[best])
         if notes:
             table.caption = "\n".join(notes)
         return table
@@ -358,17 +474,29 @@ def make_row_writer(
 class DelimitedLossWriter:
     """csv/tsv: one loss per line with ``--reduction none``, else the single number."""
 
-    def __init__(self, out: BinaryIO, reduction: str, precision: int | None):
+    def __init__(self, out: BinaryIO, reduction: str, precision: int | None, separator: str):
         self.out = out
         self.reduction = reduction
         self.precision = precision
+        self.separator = separator
 
-    def start(self, classes: Sequence[str] | None) -> None:
-        pass
+    def start(self, classes: Sequence[str] | None, kept_names: Sequence[str] | None = None) -> None:
+        # Per-row losses line up with a headed input (for paste), so they get a header too.
+        if self.reduction == "none" and classes is not None:
+            self.out.write(header_line([*(kept_names or ()), "loss"], self.separator))
 
-    def rows(self, losses: FloatArray, details: LossDetails, first_row: int) -> None:
+    def rows(
+        self,
+        losses: FloatArray,
+        details: LossDetails,
+        first_row: int,
+        carried: Carried | None = None,
+    ) -> None:
         if self.reduction == "none":
-            self.out.write(delimited_lines(losses.reshape(-1, 1), ",", self.precision))
+            text = delimited_lines(losses.reshape(-1, 1), self.separator, self.precision)
+            if carried is not None and carried.kept is not None:
+                text = _with_kept(text, carried.kept, self.separator)
+            self.out.write(text)
             self.out.flush()
 
     def finish(self, summary: LossSummary) -> None:
@@ -386,19 +514,42 @@ class JsonLossWriter:
         self.precision = precision
         self.lines = lines
         self.any_rows = False
+        self.kept_names: Sequence[str] | None = None
+        self.kept: _KeptSpool | None = None
 
-    def start(self, classes: Sequence[str] | None) -> None:
-        head = {"operation": "cross_entropy", "reduction": self.reduction}
+    def start(self, classes: Sequence[str] | None, kept_names: Sequence[str] | None = None) -> None:
+        head: dict[str, Any] = {"operation": "cross_entropy", "reduction": self.reduction}
+        self.kept_names = kept_names
         if not self.lines:
+            if kept_names is not None:
+                head["kept_columns"] = list(kept_names)
+                self.kept = _KeptSpool()
             self.out.write(orjson.dumps(head)[:-1] + b',"losses":[')
 
-    def rows(self, losses: FloatArray, details: LossDetails, first_row: int) -> None:
+    def rows(
+        self,
+        losses: FloatArray,
+        details: LossDetails,
+        first_row: int,
+        carried: Carried | None = None,
+    ) -> None:
         if losses.shape[0] == 0:
             return
         body = json_rows(losses.reshape(1, -1), self.precision)[1:-1]
         if not self.lines:
             self.out.write(b"," + body if self.any_rows else body)
             self.any_rows = True
+            if self.kept is not None and carried is not None and carried.kept is not None:
+                self.kept.add(carried.kept)
+        elif self.reduction == "none" and carried is not None:
+            values = _json_values(losses.reshape(-1, 1), self.precision)
+            objects = _carried_objects(carried, self.kept_names, len(values))
+            self.out.write(
+                b"".join(
+                    orjson.dumps({**obj, "loss": value[0]}) + b"\n"
+                    for obj, value in zip(objects, values, strict=True)
+                )
+            )
         elif self.reduction == "none":
             self.out.write(body.replace(b",", b"\n") + b"\n")
         self.out.flush()
@@ -414,13 +565,23 @@ class JsonLossWriter:
                 head = {"operation": "cross_entropy", "reduction": self.reduction}
                 self.out.write(orjson.dumps({**head, **tail}) + b"\n")
         else:
-            self.out.write(b"]," + orjson.dumps(tail)[1:] + b"\n")
+            self.out.write(b"]")
+            self._write_kept()
+            self.out.write(b"," + orjson.dumps(tail)[1:] + b"\n")
         self.out.flush()
+
+    def _write_kept(self) -> None:
+        if self.kept is not None:
+            self.out.write(b',"kept":[')
+            self.kept.copy_to(self.out)
+            self.out.write(b"]")
 
     def abort(self) -> None:
         """Close the document after the losses written so far; no reduced loss."""
         if not self.lines:
-            self.out.write(b'],"loss":null}\n')
+            self.out.write(b"]")
+            self._write_kept()
+            self.out.write(b',"loss":null}\n')
             self.out.flush()
 
 
@@ -442,13 +603,22 @@ class TableLossWriter:
         self.no_color = no_color
         self.terminal = terminal
         self.classes: list[str] | None = None
-        self.window: RowWindow[tuple[int, float, float, int, int]] = RowWindow()
+        self.kept_names: list[str] | None = None
+        self.window: RowWindow[tuple[int, float, float, int, int, list[str] | None]] = RowWindow()
 
-    def start(self, classes: Sequence[str] | None) -> None:
-        self.classes = list(classes) if classes is not None else None
+    def start(self, classes: Sequence[str] | None, kept_names: Sequence[str] | None = None) -> None:
+        self.classes = [printable(name) for name in classes] if classes is not None else None
+        self.kept_names = [printable(name) for name in kept_names] if kept_names else None
 
-    def rows(self, losses: FloatArray, details: LossDetails, first_row: int) -> None:
+    def rows(
+        self,
+        losses: FloatArray,
+        details: LossDetails,
+        first_row: int,
+        carried: Carried | None = None,
+    ) -> None:
         labels = details.labels if details.labels is not None else np.full(losses.shape, -2)
+        kept = carried.kept if carried is not None else None
         self.window.add(
             losses.shape[0],
             lambda offset: (
@@ -457,6 +627,7 @@ class TableLossWriter:
                 float(details.target_probability[offset]),
                 int(details.predicted[offset]),
                 int(labels[offset]),
+                [printable(field) for field in kept[offset]] if kept is not None else None,
             ),
         )
 
@@ -476,18 +647,23 @@ class TableLossWriter:
         f = self.precision
         console, stream = make_console(self.out, self.no_color, self.terminal)
         table = Table(title=f"cross-entropy of {count_text(summary.rows, 'row')}")
+        kept_names = self.kept_names or []
+        blanks = [""] * len(kept_names)
         table.add_column("row", justify="right")
+        for name in kept_names:
+            table.add_column(name, overflow="fold")
         table.add_column("label", overflow="fold")
         table.add_column("p(label)", justify="right")
         table.add_column("predicted", overflow="fold")
         table.add_column("loss", justify="right")
-        for index, (number, loss, prob, predicted, label) in enumerate(self.window.rows):
+        for index, (number, loss, prob, predicted, label, kept) in enumerate(self.window.rows):
             if index == len(self.window.head) and self.window.hidden:
-                table.add_row(GAP, GAP, GAP, GAP, GAP, style=GAP_STYLE)
+                table.add_row(*[GAP] * (5 + len(kept_names)), style=GAP_STYLE)
                 table.caption = not_shown(self.window.hidden, "row")
             wrong = label >= 0 and predicted != label
             table.add_row(
                 f"{number:,}",
+                *(kept or blanks),
                 self._name(label),
                 table_number(prob, f) if label != -1 else "",
                 self._name(predicted) + (" ✗" if wrong else ""),
@@ -497,11 +673,11 @@ class TableLossWriter:
         table.add_section()
         name = "sum" if self.reduction == "sum" else "mean"
         table.add_row(
-            "", f"loss ({name})", "", "", table_number(summary.loss, f), style=TOTAL_STYLE
+            "", *blanks, f"loss ({name})", "", "", table_number(summary.loss, f), style=TOTAL_STYLE
         )
-        table.add_row("", "perplexity", "", "", table_number(summary.perplexity, f))
+        table.add_row("", *blanks, "perplexity", "", "", table_number(summary.perplexity, f))
         accuracy = table_number(summary.accuracy, f)
-        table.add_row("", "accuracy", "", f"{summary.correct}/{summary.counted}", accuracy)
+        table.add_row("", *blanks, "accuracy", "", f"{summary.correct}/{summary.counted}", accuracy)
         console.print(table)
         console.print("perplexity = exp(mean loss); accuracy = arg-max equals the label")
         stream.flush()
@@ -512,10 +688,10 @@ _LOSS_WRITERS: dict[Format, Callable[[BinaryIO, str, int | None, dict[str, Any]]
         out, reduction, precision, **options
     ),
     Format.CSV: lambda out, reduction, precision, options: DelimitedLossWriter(
-        out, reduction, precision
+        out, reduction, precision, ","
     ),
     Format.TSV: lambda out, reduction, precision, options: DelimitedLossWriter(
-        out, reduction, precision
+        out, reduction, precision, "\t"
     ),
     Format.JSON: lambda out, reduction, precision, options: JsonLossWriter(
         out, reduction, precision, lines=False

@@ -334,7 +334,7 @@ def test_a_real_pipe_gets_plain_text_80_columns_wide():
     ("args", "code", "message"),
     [
         (["1", "2", "--label", "5"], 2, "--label: '5' is out of range for 2 classes"),
-        (["1,2;3,4"], 2, "explain takes one vector, not 2 rows"),
+        (["1,2;3,4"], 2, "softmax explain: takes one vector, not 2 rows"),
         (["1", "2", "-o", "csv"], 2, "-o: 'csv' is not one of table, json, ndjson"),
         (["1", "2", "--sweep-temperatures", "1,0"], 2, "--sweep-temperatures"),
         (["1", "2", "--sweep-temperatures", "a"], 2, "--sweep-temperatures"),

@@ -1,0 +1,131 @@
+"""What travels beside the results: kept columns and input objects, in every writer.
+
+The writers are driven directly here, as the pipeline drives them; reading
+``--keep`` and ``--key`` is tested with the readers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+from softmax_cli.escapes import printable
+from softmax_cli.results import Carried, LossDetails, LossSummary
+from softmax_cli.writers import RowSettings, make_loss_writer, make_row_writer
+
+VALUES = np.array([[0.25, 0.75], [0.5, 0.5]])
+KEPT = [["x1", "big, cat"], ['say "hi"', "y"]]
+
+
+def written(fmt: str, carried: Carried | None, kept_names=None, classes=("a", "b")) -> str:
+    out = io.BytesIO()
+    writer = make_row_writer(fmt, out, RowSettings("softmax", 1.0, None), no_color=True)
+    writer.start(list(classes) if classes else None, kept_names)
+    writer.rows(VALUES, VALUES, 0, carried)
+    writer.finish()
+    return out.getvalue().decode()
+
+
+def test_csv_puts_kept_columns_first_and_quotes_them_where_needed() -> None:
+    text = written("csv", Carried(kept=KEPT), ["id", "note"])
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows == [
+        ["id", "note", "a", "b"],
+        ["x1", "big, cat", "0.25", "0.75"],
+        ['say "hi"', "y", "0.5", "0.5"],
+    ]
+
+
+def test_tsv_uses_tabs_for_kept_columns_too() -> None:
+    text = written("tsv", Carried(kept=KEPT), ["id", "note"])
+    assert text.splitlines()[1] == "x1\tbig, cat\t0.25\t0.75"
+
+
+def test_json_document_lists_kept_values_after_the_rows() -> None:
+    document = json.loads(written("json", Carried(kept=KEPT), ["id", "note"]))
+    assert document["rows"] == VALUES.tolist()
+    assert document["kept_columns"] == ["id", "note"]
+    assert document["kept"] == KEPT
+
+
+def test_ndjson_writes_each_input_object_with_the_result_added() -> None:
+    objects = [{"id": 7, "logits": [1, 2]}, {"id": 8, "logits": [3, 3], "probs": "old"}]
+    lines = [
+        json.loads(line) for line in written("ndjson", Carried(objects=objects)).split("\n") if line
+    ]
+    assert lines == [
+        {"id": 7, "logits": [1, 2], "probs": [0.25, 0.75]},
+        {"id": 8, "logits": [3, 3], "probs": [0.5, 0.5]},
+    ]
+
+
+def test_ndjson_with_kept_columns_writes_objects_named_by_the_columns() -> None:
+    text = written("ndjson", Carried(kept=KEPT), ["id", "note"])
+    first = json.loads(text.splitlines()[0])
+    assert first == {"id": "x1", "note": "big, cat", "probs": [0.25, 0.75]}
+
+
+def test_the_table_shows_kept_columns_with_control_characters_escaped() -> None:
+    kept = [["\x1b]52;c;aGk=\x07", "ok"], ["\x1b[2J", "y"]]
+    text = written("table", Carried(kept=kept), ["id\x1b[31m", "note"])
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b]52;c;aGk=\\x07" in text and "\\x1b[2J" in text
+
+
+def test_table_class_names_are_shown_with_control_characters_escaped() -> None:
+    text = written("table", None, classes=("\x1b[2Jcat", "dog\x07"))
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b[2Jcat" in text
+
+
+def losses_written(fmt: str, carried: Carried | None, classes, kept_names=None) -> str:
+    out = io.BytesIO()
+    writer = make_loss_writer(fmt, out, "none", None, no_color=True)
+    writer.start(classes, kept_names)
+    losses = np.array([0.5, 1.5])
+    details = LossDetails(np.array([0.6, 0.2]), np.array([0, 1]), np.array([0, 0]))
+    writer.rows(losses, details, 0, carried)
+    summary = LossSummary("none", rows=2, loss_sum=2.0, weight_sum=2.0)
+    writer.finish(summary)
+    return out.getvalue().decode()
+
+
+def test_per_row_losses_of_a_headed_input_get_a_loss_header_and_the_kept_columns() -> None:
+    text = losses_written("csv", Carried(kept=[["x1"], ["x2"]]), ["a", "b"], ["id"])
+    assert text.splitlines() == ["id,loss", "x1,0.5", "x2,1.5"]
+
+
+def test_per_row_losses_of_an_input_without_header_have_no_header() -> None:
+    assert losses_written("csv", None, None).splitlines() == ["0.5", "1.5"]
+
+
+def test_ndjson_losses_carry_the_input_object() -> None:
+    text = losses_written("ndjson", Carried(objects=[{"id": 1}, {"id": 2}]), None)
+    assert [json.loads(line) for line in text.splitlines()] == [
+        {"id": 1, "loss": 0.5},
+        {"id": 2, "loss": 1.5},
+    ]
+
+
+def test_json_losses_list_kept_values() -> None:
+    document = json.loads(losses_written("json", Carried(kept=[["x1"], ["x2"]]), None, ["id"]))
+    assert document["losses"] == [0.5, 1.5] and document["kept"] == [["x1"], ["x2"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("\x1b]52;c;aGVsbG8=\x07", "\\x1b]52;c;aGVsbG8=\\x07"),
+        ("a\x1b[2Jb", "a\\x1b[2Jb"),
+        ("bell\x07", "bell\\x07"),
+        ("tab\there", "tab\\x09here"),
+        ("\x9b31m", "\\x9b31m"),
+        ("café 猫 🙂", "café 猫 🙂"),
+    ],
+)
+def test_printable_escapes_control_characters_and_nothing_else(text: str, shown: str) -> None:
+    assert printable(text) == shown
