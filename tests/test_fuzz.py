@@ -348,7 +348,10 @@ def check_losses(result, args: list[str], data: bytes) -> None:
         return
     if fmt in ("csv", "tsv"):
         assert text == "" or text.endswith("\n"), text[-80:]
-        losses = [float(line) for line in text.splitlines()]
+        lines = text.splitlines()
+        if reduction == "none" and input_has_header(data, args) and lines:
+            assert lines.pop(0) == "loss", text[:80]  # per-row losses of a headed input
+        losses = [float(line) for line in lines]
         if finished and reduction != "none":
             assert len(losses) == 1, text
     elif fmt == "json":
