@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import streams
-from .errors import UsageError, say
+from .errors import DataError, SoftmaxError, UsageError, say
 from .formats import Format
 from .operations import Operation
 from .parsing import Invocation
@@ -20,7 +20,7 @@ from .streams import stdin_bytes, stdout_bytes
 
 if TYPE_CHECKING:
     from .pipeline import LabelSource, LossOptions
-    from .readers import ScoreSource
+    from .readers import Block, ScoreSource
 
 
 def output_format(run: Invocation) -> Format:
@@ -78,6 +78,14 @@ def score_source(run: Invocation, label_column: str | None = None) -> Iterator[S
             keep=run.values.get("keep") or (),
             key=run.values.get("key"),
         )
+
+
+def _named_blocks(blocks: Iterator[Block], name: str) -> Iterator[Block]:
+    """Blocks whose data errors say which input they are in (a second input: --targets)."""
+    try:
+        yield from blocks
+    except DataError as error:
+        raise error.in_file(name) from None
 
 
 def write_rows(
@@ -186,7 +194,12 @@ def cross_entropy(run: Invocation) -> None:
                     option=run.name_of("targets"),
                 )
             stream = stack.enter_context(_input_stream(run, run.targets, "targets"))
-            target_source = open_scores(stream)
+            name = f"{run.name_of('targets')} {run.targets}"
+            try:
+                target_source = open_scores(stream)
+            except SoftmaxError as error:
+                raise UsageError(f"{run.targets}: {error}", option=run.name_of("targets")) from None
+            target_source.blocks = _named_blocks(target_source.blocks, name)
         label_source = None if run.targets is not None else _label_source(run)
         write_losses(
             source,

@@ -56,6 +56,10 @@ class DataError(SoftmaxError):
         self.placed = placed
         super().__init__(str(self))
 
+    def in_file(self, name: str) -> DataError:
+        """The same error, said to be in the named input (``--targets soft.csv: line 3: ...``)."""
+        return DataError(f"{name}: {self}", placed=True)
+
     def __str__(self) -> str:
         where = []
         if self.line is not None and not self.placed:

@@ -150,6 +150,8 @@ class RowFeeder:
         self.blocks: Iterator[Block] = source.blocks
         self.pending: list[tuple[Block, int]] = []
         self.taken = 0
+        #: A data error the targets ended with; the score rows before it are still computed.
+        self.error: DataError | None = None
 
     def take(self, count: int) -> tuple[FloatArray, Callable[[int], int]]:
         """Up to ``count`` rows, and a function from a row of them to its line."""
@@ -158,7 +160,11 @@ class RowFeeder:
         need = count
         while need:
             if not self.pending:
-                block = next(self.blocks, None)
+                try:
+                    block = next(self.blocks, None)
+                except DataError as error:
+                    self.error = error
+                    block = None
                 if block is None:
                     break
                 self.pending.append((block, 0))
@@ -334,7 +340,8 @@ def _cross_entropy_pass(
                 row = target_rows.shape[0]
                 short = (
                     row,
-                    DataError(
+                    feeder.error
+                    or DataError(
                         f"line {block.line_of(row)}: no target row for this row "
                         f"(the targets have {feeder.taken})",
                         placed=True,

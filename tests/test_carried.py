@@ -129,3 +129,43 @@ def test_json_losses_list_kept_values() -> None:
 )
 def test_printable_escapes_control_characters_and_nothing_else(text: str, shown: str) -> None:
     assert printable(text) == shown
+
+
+# --- a second input: --targets --------------------------------------------------
+
+
+def test_a_bad_targets_line_is_named_with_its_file_after_the_rows_before_it(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from softmax_cli.cli import app
+
+    targets = tmp_path / "soft.csv"
+    targets.write_text("0.5,0.5\n1,0\nx,1\n0,1\n")
+    result = CliRunner().invoke(
+        app,
+        ["xent", "--targets", str(targets), "--reduction", "none", "-o", "csv"],
+        input="1,2\n3,4\n5,6\n7,8\n",
+    )
+    assert result.exit_code == 1
+    assert (
+        result.stderr.strip()
+        == f"softmax: --targets {targets}: line 3, column 1: 'x' is not a number"
+    )
+    p = np.exp([[1, 2], [3, 4]]) / np.exp([[1, 2], [3, 4]]).sum(axis=1, keepdims=True)
+    expected = [-(0.5 * np.log(p[0])).sum(), -np.log(p[1, 0])]
+    np.testing.assert_allclose([float(v) for v in result.stdout.split()], expected, rtol=1e-14)
+
+
+def test_an_empty_targets_file_is_a_usage_error_naming_it(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from softmax_cli.cli import app
+
+    targets = tmp_path / "empty.csv"
+    targets.write_text("")
+    result = CliRunner().invoke(app, ["xent", "--targets", str(targets)], input="1,2\n")
+    assert result.exit_code == 2
+    assert (
+        result.stderr.splitlines()[0]
+        == f"softmax xent: --targets: {targets}: no scores in the input"
+    )
