@@ -84,5 +84,9 @@ def test_a_quick_run_prints_a_markdown_table_with_the_targets(tmp_path):
     report = result.stdout
     assert "| workload | method | median wall (s) | MB/s | peak RSS (MB) | ratio |" in report
     assert "| softmax probs |" in report
-    assert "- start-up, csv / import numpy:" in report
+    from softmax_cli.options import COMMANDS
+
+    for command in COMMANDS:  # a start-up figure for every command the app declares
+        assert f"- start-up, softmax {command.name} " in report, command.name
+    assert "- start-up, TAB: softmax cro<TAB>:" in report
     assert "output wrong" not in report
