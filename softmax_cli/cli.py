@@ -196,7 +196,7 @@ def _typer_function(command: Command) -> Any:
 
     function.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     function.__annotations__ = {p.name: p.annotation for p in parameters}
-    aliases = f" Also called {', '.join(command.aliases)}." if command.aliases else ""
+    aliases = f" Short name: {', '.join(command.aliases)}." if command.aliases else ""
     function.__doc__ = _help_text(command.summary, command.description + aliases, command.examples)
     function.__name__ = command.name.replace("-", "_")
     return function

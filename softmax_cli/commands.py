@@ -40,7 +40,7 @@ def _input_stream(run: Invocation, path: str | None, option: str) -> Iterator[Bi
                 "no scores given: pass them as arguments (softmax 2 1 0.1), "
                 "with --input FILE, or on stdin (softmax < scores.csv)"
             )
-        yield stdin_bytes()
+        yield stdin_bytes(None if path is None else run.name_of(option))
         return
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below
@@ -70,7 +70,7 @@ def score_source(run: Invocation, label_column: str | None = None) -> Iterator[S
         yield scores_from_arguments(run.scores)
         return
     with _input_stream(run, run.input_path, "input_path") as stream:
-        yield open_scores(
+        source = open_scores(
             stream,
             delimiter=run.values.get("delimiter"),
             header=run.values.get("header"),
@@ -78,6 +78,13 @@ def score_source(run: Invocation, label_column: str | None = None) -> Iterator[S
             keep=run.values.get("keep") or (),
             key=run.values.get("key"),
         )
+        try:
+            yield source
+        finally:
+            # What the reader noticed (a header with no rows, a likely typo), also
+            # before an error it explains.
+            for note in source.notes:
+                say(f"softmax: note: {note}")
 
 
 def _named_blocks(blocks: Iterator[Block], name: str) -> Iterator[Block]:
@@ -128,7 +135,12 @@ def write_losses(
     summary = run_cross_entropy(source, options, writer, labels=labels, targets=targets)
     out.flush()
     if summary.weight_sum == 0 and options.reduction != "sum":
-        reason = "every row was ignored" if summary.rows else "there are no rows"
+        if not summary.rows:
+            reason = "there are no rows"
+        elif summary.counted:
+            reason = "the class weights of every row's label are 0"
+        else:
+            reason = "every row was ignored"
         say(f"softmax: warning: {reason}, so the mean loss is NaN")
 
 
@@ -157,7 +169,9 @@ def _label_source(run: Invocation) -> LabelSource:
         )
     if not given:
         raise UsageError("needs labels: --labels 0,2,1 or --label-column COL", option=None)
-    return ListedLabels(run.labels) if given[0] == "labels" else ColumnLabels()
+    if given[0] == "labels":
+        return ListedLabels(run.labels, run.name_of("labels"))
+    return ColumnLabels()
 
 
 def cross_entropy(run: Invocation) -> None:
@@ -274,13 +288,18 @@ def explain(run: Invocation) -> None:
     values = np.concatenate(blocks) if blocks else np.empty((0, 0))
     if values.shape[0] != 1:
         raise UsageError(f"takes one vector, not {values.shape[0]} rows")
-    steps = derive(
-        values[0],
-        temperature=run.temperature,
-        label=run.label,
-        classes=source.classes,
-        temperatures=temperatures,
-    )
+    try:
+        steps = derive(
+            values[0],
+            temperature=run.temperature,
+            label=run.label,
+            classes=source.classes,
+            temperatures=temperatures,
+        )
+    except UsageError as error:
+        if error.option == "--label":
+            error.option = run.name_of("label")  # as typed: -l or --label
+        raise
     write_explanation(
         output_format(run), stdout_bytes(), steps, precision=run.precision, no_color=run.no_color
     )

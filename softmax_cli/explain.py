@@ -93,7 +93,7 @@ def resolve_label(label: str | None, classes: Sequence[str], count: int) -> int 
         value = label_value(label, class_lookup(classes))
     except ValueError:
         raise InputUsageError(explained(label, classes), option="--label") from None
-    if not (value == int(value) and 0 <= value < count):
+    if not (0 <= value < count and value == int(value)):
         raise InputUsageError(f"{label!r} is out of range for {count} classes", option="--label")
     return int(value)
 

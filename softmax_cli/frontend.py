@@ -37,7 +37,14 @@ def run(argv: Sequence[str], typer_answers: TyperAnswer) -> int:
         invocation = parse(argv)
         if invocation.action is not None:
             return _answer(invocation.action, invocation.help_word, argv, typer_answers)
-        from .commands import RUNNERS
+        from .streams import signals_held
+
+        with signals_held():
+            # A signal in the middle of a C extension's start-up can crash it: hold it.
+            import numpy  # noqa: F401
+            import orjson  # noqa: F401
+
+            from .commands import RUNNERS
 
         assert invocation.command is not None
         RUNNERS[invocation.command.runner](invocation)

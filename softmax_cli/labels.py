@@ -7,6 +7,7 @@ values, ``explain --label`` and ``--ignore-label`` all follow it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 
@@ -23,7 +24,10 @@ def label_value(text: str, lookup: Mapping[str, int]) -> float:
     is checked later, where the row is known); ValueError when it is neither."""
     if text in lookup:
         return float(lookup[text])
-    return float(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a class index")
+    return value
 
 
 def explained(text: str, classes: Sequence[str] | None) -> str:

@@ -1,12 +1,19 @@
 """The console entry point: signals first, then one run through ``frontend.run``.
 
-It imports only the standard library before the signal handlers are in place,
-so a Ctrl-C at any moment, start-up included, exits 130 without a traceback.
+Until the real handlers are in place, SIGINT and SIGTERM are only noted, so a
+Ctrl-C at any moment of start-up exits 130 without a traceback.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+
+_arrived: list[int] = []
+
+
+def _note(signum: int, frame: object) -> None:
+    _arrived.append(signum)
 
 
 def _typer_answers(args: list[str]) -> int:
@@ -17,16 +24,16 @@ def _typer_answers(args: list[str]) -> int:
 
 def main() -> None:
     """``softmax``: run the command line and exit with its status."""
-    code = 130
-    try:
-        from .streams import install_signal_handlers
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _note)
+    from .errors import exit_code_for
+    from .streams import install_signal_handlers
 
-        install_signal_handlers()
+    try:
+        install_signal_handlers(_arrived)
         from .frontend import run
 
         code = run(sys.argv[1:], _typer_answers)
-    except BaseException as error:  # noqa: BLE001 - a signal during the imports above
-        from .errors import exit_code_for
-
+    except BaseException as error:  # noqa: BLE001 - a signal before frontend.run took over
         code = exit_code_for(error)
     sys.exit(code)

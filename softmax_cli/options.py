@@ -407,7 +407,7 @@ COMMANDS: tuple[Command, ...] = (
         "probs",
         "Row-wise softmax: probabilities that sum to 1 along each row.",
         "Scores come from SCORES, --input FILE or stdin, one row per line. "
-        "`softmax 2 1 0.1` is short for `softmax probs 2 1 0.1`.",
+        "'softmax 2 1 0.1' is short for 'softmax probs 2 1 0.1'.",
         _ROW_EXAMPLES["probs"],
         (TEMPERATURE, LABEL_COLUMN, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING),
         runner="rows",
@@ -512,8 +512,8 @@ ROOT_OPTIONS: tuple[Option, ...] = (
 
 ROOT_SUMMARY = "Turn scores (logits) into probabilities, log-probabilities and cross-entropy."
 ROOT_DESCRIPTION = (
-    "`softmax 2 1 0.1` is short for `softmax probs 2 1 0.1`; SCORES, --input FILE or "
-    "stdin give the scores. `softmax COMMAND --help` tells more."
+    "'softmax 2 1 0.1' is short for 'softmax probs 2 1 0.1'; SCORES, --input FILE or "
+    "stdin give the scores. 'softmax COMMAND --help' tells more."
 )
 ROOT_EXAMPLES = (
     "softmax 2 1 0.1",

@@ -152,6 +152,11 @@ def _read_command_line(invocation: Invocation, command: Command, args: list[str]
             invocation.scores.extend(tokens)
             break
         if is_scores_token(token):
+            if command_named(token) is not None:
+                raise UsageError(
+                    f"'{token}' is a command; it goes first, before options and scores "
+                    f"(softmax {token} ...)"
+                )
             invocation.scores.append(token)
             continue
         if token.startswith("--"):
@@ -208,5 +213,7 @@ def _no_such_option(token: str, options: Sequence[Option]) -> UsageError:
 
 
 def _suggest(word: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    """A likely meant name: one that ``word`` begins (``--temp``), else a close spelling."""
+    starting = [name for name in known if len(word) > 2 and name.startswith(word)]
+    close = starting or difflib.get_close_matches(word, known, n=1, cutoff=0.7)
     return f"; did you mean '{close[0]}'?" if close else ""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import numerics
-from .errors import DataError, InputUsageError, InternalError, Interrupted, RowError, SoftmaxError
+from .errors import DataError, InputUsageError, InternalError, RowError, SoftmaxError
 from .labels import class_lookup, explained, label_value
 from .numerics import FloatArray
 from .readers import Block, ScoreSource
@@ -66,11 +66,12 @@ def _closed(writer: object, error: BaseException, block: Block | None) -> BaseEx
         return error  # nobody is reading: write nothing more
     abort = getattr(writer, "abort", None)
     if abort is not None:
-        abort()
-    if isinstance(error, (SoftmaxError, KeyboardInterrupt, Interrupted)) or not isinstance(
-        error, Exception
-    ):
-        return error
+        try:
+            abort()
+        except OSError:
+            pass  # a full disk or a closed pipe: the first error is the one to report
+    if isinstance(error, (SoftmaxError, OSError)) or not isinstance(error, Exception):
+        return error  # bad data, a full disk, a signal: said as they are
     line = block.first_line if block is not None else None
     return InternalError(f"{type(error).__name__}: {error}", line=line)
 
@@ -97,9 +98,10 @@ class LabelSource:
 class ListedLabels(LabelSource):
     """``--labels 0,2,1`` or ``--labels cat,dog``: one per row, in order."""
 
-    def __init__(self, tokens: Sequence[str]):
+    def __init__(self, tokens: Sequence[str], option: str = "--labels"):
         self.tokens = [t.strip() for token in tokens for t in token.split(",") if t.strip()]
         self.used = 0
+        self.option = option
 
     def labels_for(
         self, block: Block, classes: Sequence[str] | None, partial: bool = False
@@ -121,12 +123,11 @@ class ListedLabels(LabelSource):
             values += [np.nan] * (rows - len(wanted))
         return np.array(values, dtype=np.float64)
 
-    @staticmethod
-    def _value(token: str, classes: Sequence[str] | None) -> float:
+    def _value(self, token: str, classes: Sequence[str] | None) -> float:
         try:
             return label_value(token, class_lookup(classes))
         except ValueError:
-            raise InputUsageError(explained(token, classes), option="--labels") from None
+            raise InputUsageError(explained(token, classes), option=self.option) from None
 
     def finish(self, rows: int) -> None:
         if self.used < len(self.tokens):

@@ -27,16 +27,26 @@ def _on_signal(signum: int, frame: Any) -> None:
     raise Interrupted(signum)
 
 
-def install_signal_handlers() -> None:
-    """SIGINT and SIGTERM raise ``Interrupted`` (exit 130 and 143), never a traceback."""
+def install_signal_handlers(arrived: list[int] | None = None) -> None:
+    """SIGINT and SIGTERM raise ``Interrupted`` (exit 130 and 143), never a traceback.
+
+    ``arrived``: signals noted before these handlers were in place; the first is
+    raised now.
+    """
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(ValueError, OSError):  # not the main thread
             signal.signal(signum, _on_signal)
+    if arrived:
+        raise Interrupted(arrived[0])
 
 
 @contextlib.contextmanager
-def whole_writes() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM back while the body writes; raise them once it is done."""
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back while the body runs; raise them once it is done.
+
+    For writes (a row is never cut) and for importing C extensions, which an
+    exception raised in the middle of their start-up can crash.
+    """
     global _guarding
     if _guarding:
         yield
@@ -62,14 +72,14 @@ class GuardedOutput:
         # A signal can make BufferedWriter.write return early with part of the
         # data written (as write(2) may), so write until all of it is out.
         view = memoryview(data).cast("B")
-        with whole_writes():
+        with signals_held():
             done = 0
             while done < len(view):
                 done += self.raw.write(view[done:]) or 0
         return done
 
     def flush(self) -> None:
-        with whole_writes():
+        with signals_held():
             self.raw.flush()
 
     def __getattr__(self, name: str) -> Any:
@@ -112,9 +122,14 @@ def stdout_is_terminal() -> bool:
     return is_terminal(sys.stdout)
 
 
-def stdin_bytes() -> BinaryIO:
-    """Our stdin as bytes; a closed stdin is a usage error, not a crash."""
+def stdin_bytes(option: str | None = None) -> BinaryIO:
+    """Our stdin as bytes; a closed stdin is a usage error, not a crash.
+
+    ``option``: the option that named stdin (``--targets -``), if one did.
+    """
     if sys.stdin is None:
+        if option is not None:
+            raise UsageError("reads stdin ('-'), but stdin is closed", option=option)
         raise UsageError("stdin is closed: give scores as arguments or with --input FILE")
     return sys.stdin.buffer
 

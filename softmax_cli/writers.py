@@ -184,9 +184,10 @@ class JsonWriter:
     ) -> None:
         if values.shape[0] == 0:
             return
-        if self.any_rows:
-            self.out.write(b",")
-        self.out.write(json_rows(values, self.settings.precision))
+        # One write, so a signal between the comma and the rows cannot leave `,]}`.
+        self.out.write(
+            (b"," if self.any_rows else b"") + json_rows(values, self.settings.precision)
+        )
         self.any_rows = True
         if self.kept is not None and carried is not None and carried.kept is not None:
             self.kept.add(carried.kept)

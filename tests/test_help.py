@@ -167,7 +167,7 @@ def test_piped_help_is_plain_text_without_boxes(path: tuple[str, ...]) -> None:
 
 def test_aliases_are_shown_in_the_command_list_and_in_their_command_help() -> None:
     assert "(alias: xent)" in flat(help_text(()))
-    assert "Also called xent." in flat(help_text(("cross-entropy",)))
+    assert "Short name: xent." in flat(help_text(("cross-entropy",)))
 
 
 @pytest.mark.parametrize("path", ALL_HELP_PATHS, ids=lambda p: " ".join(p) or "softmax")
