@@ -9,6 +9,7 @@ from typing import BinaryIO
 from softmax_cli.errors import InputUsageError
 
 from .blocks import Format, ScoreSource, looks_numeric
+from .decode import text_stream
 from .delimited import Layout, delimited_blocks, resolve_label_column, single_vector_block
 from .json_rows import json_document_blocks, json_loads, ndjson_blocks
 from .text import (
@@ -37,7 +38,7 @@ def open_scores(
     ``keep``: columns (names or 0-based indices) carried through beside the
     results; ``key``: the key of each NDJSON object that holds its scores.
     """
-    chunks = line_chunks(stream, chunk_bytes)
+    chunks = line_chunks(text_stream(stream, chunk_bytes), chunk_bytes)
     seen: list[tuple[bytes, int]] = []
     first_text: bytes | None = None
     first_number = 0

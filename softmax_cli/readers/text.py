@@ -8,6 +8,8 @@ from typing import BinaryIO
 
 from softmax_cli.errors import DataError
 
+from .decode import not_utf8_error
+
 CHUNK_BYTES = 1 << 18  # 256 KiB: measured fastest of 64 KiB..4 MiB (cache-sized blocks)
 MAX_LINE_BYTES = 64 << 20
 BOM = b"\xef\xbb\xbf"
@@ -34,6 +36,8 @@ def line_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tu
 
     A chunk is handed on once it is large, or as soon as the producer pauses,
     so the first rows of a slow pipe come out before its last rows go in.
+    Every chunk is checked to be UTF-8, and an error in the stream is raised at
+    its line after the whole lines before it.
     """
     # A bytearray grows in place and a line without its end is searched only once,
     # so a line of many MiB read in small pipe-sized pieces costs linear time, not quadratic.
@@ -42,14 +46,24 @@ def line_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tu
     line = 1
     first = True
     while True:
-        data = _read_some(stream, chunk_bytes)
+        try:
+            data = _read_some(stream, chunk_bytes)
+        except DataError as problem:
+            # A damaged compressed stream: the whole lines read so far still count.
+            cut = pending.rfind(b"\n") + 1
+            if cut:
+                yield from _checked(bytes(pending[:cut]), line)
+                line += pending.count(b"\n", 0, cut)
+            if problem.line is None:
+                problem.line = line
+            raise
         if first and data:
             first = False
             if data.startswith(BOM):
                 data = data[len(BOM) :]
         if not data:
             if pending:
-                yield bytes(pending) + b"\n", line
+                yield from _checked(bytes(pending) + b"\n", line)
             return
         pending += data
         if len(pending) < chunk_bytes and _more_waiting(stream):
@@ -65,8 +79,20 @@ def line_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tu
         whole = bytes(pending[: cut + 1])
         del pending[: cut + 1]
         searched = 0
-        yield whole, line
+        yield from _checked(whole, line)
         line += whole.count(b"\n")
+
+
+def _checked(whole: bytes, line: int) -> Iterator[tuple[bytes, int]]:
+    """Yield a chunk of whole lines; if it is not all UTF-8, the lines before and then the error."""
+    found = not_utf8_error(whole, line)
+    if found is None:
+        yield whole, line
+        return
+    line_start, problem = found
+    if line_start:
+        yield whole[:line_start], line
+    raise problem
 
 
 def is_blank(line: bytes) -> bool:

@@ -1,0 +1,262 @@
+"""Is the input text: compressed, UTF-16/32, binary, not UTF-8, CR-only line ends, blank lines."""
+
+from __future__ import annotations
+
+import bz2
+import codecs
+import gzip
+import io
+import lzma
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from softmax_cli.cli import app
+
+runner = CliRunner()
+COMMAND = [sys.executable, "-m", "softmax_cli"]
+
+PLAIN = b"cat,dog,bird\n1,2,3\n-1,0.5,2\n0,0,0\n"
+
+
+def run(data: bytes, *args: str):
+    return runner.invoke(app, ["probs", "-o", "csv", *args], input=data)
+
+
+def error_line(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    return lines[0]
+
+
+def numbers(rows: int, width: int = 3, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0.0, 3.0, (rows, width))
+
+
+def as_csv(values: np.ndarray) -> bytes:
+    return b"".join(",".join(repr(float(v)) for v in row).encode() + b"\n" for row in values)
+
+
+# --- compressed input ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress])
+def test_compressed_input_gives_the_same_output_as_the_plain_file(compress):
+    plain = run(PLAIN)
+    packed = run(compress(PLAIN))
+    assert plain.exit_code == 0
+    assert packed.exit_code == 0, packed.stderr
+    assert packed.stdout == plain.stdout
+
+
+def test_gzip_is_recognised_by_its_bytes_not_a_file_name(tmp_path):
+    path = tmp_path / "scores.csv"
+    path.write_bytes(gzip.compress(PLAIN))
+    result = runner.invoke(app, ["probs", "-o", "csv", "-i", str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == run(PLAIN).stdout
+
+
+def test_gzip_of_many_rows_streams_through_in_chunks():
+    data = as_csv(numbers(20_000))
+    result = run(gzip.compress(data))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == run(data).stdout
+
+
+def test_truncated_gzip_is_one_line_error_after_the_rows_before_it():
+    data = as_csv(numbers(60_000))
+    packed = gzip.compress(data)
+    result = run(packed[: len(packed) // 2])
+    assert result.exit_code == 1
+    assert "input is gzip but ends early" in error_line(result)
+    written = result.stdout.splitlines()
+    assert len(written) > 1000
+    expected = run(data).stdout.splitlines()
+    assert written == expected[: len(written)]
+
+
+def test_gzip_cut_inside_its_header_is_a_data_error():
+    result = run(gzip.compress(PLAIN)[:12])
+    assert result.exit_code == 1
+    assert "gzip" in error_line(result)
+    assert result.stdout == ""
+
+
+def test_xz_with_garbage_in_it_is_a_data_error():
+    packed = bytearray(lzma.compress(PLAIN))
+    packed[len(packed) // 2] ^= 0xFF
+    result = run(bytes(packed))
+    assert result.exit_code == 1
+    assert "xz" in error_line(result)
+
+
+def test_gzip_through_a_real_pipe(tmp_path):
+    data = as_csv(numbers(5000))
+    path = tmp_path / "scores.csv.gz"
+    path.write_bytes(gzip.compress(data))
+    plain = subprocess.run([*COMMAND, "probs", "-o", "csv"], input=data, capture_output=True)
+    piped = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f"cat {path} | {' '.join(COMMAND)} probs -o csv"],
+        capture_output=True,
+        timeout=60,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == plain.stdout
+
+
+def test_truncated_gzip_through_a_real_pipe_exits_1_without_a_traceback(tmp_path):
+    packed = gzip.compress(as_csv(numbers(60_000)))
+    path = tmp_path / "cut.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    done = subprocess.run(
+        [*COMMAND, "probs", "-o", "csv"], stdin=path.open("rb"), capture_output=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr.decode().count("\n") == 1
+    assert b"ends early" in done.stderr and b"Traceback" not in done.stderr
+    assert done.stdout.count(b"\n") > 1000
+
+
+# --- binary input -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "named"),
+    [
+        (b"\x7fELF\x02\x01\x01" + bytes(9), "an ELF binary"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a PNG image"),
+        (b"%PDF-1.7\n1 0 obj\n", "a PDF document"),
+        (b"PK\x03\x04\x14\x00\x00\x00", "ZIP"),
+    ],
+)
+def test_known_binary_formats_are_named_before_anything_is_written(head, named):
+    result = run(head + b"1,2\n" * 100)
+    assert result.exit_code == 1
+    message = error_line(result)
+    assert "input is not text" in message and named in message
+    assert result.stdout == ""
+
+
+def test_an_elf_binary_says_so():
+    result = run(b"\x7fELF\x02\x01\x01\x00" + bytes(100))
+    assert error_line(result) == "softmax: input is not text (an ELF binary?)"
+
+
+def test_numpy_npy_magic_is_named_as_not_read_yet():
+    buffer = io.BytesIO()
+    np.save(buffer, numbers(4))
+    result = run(buffer.getvalue())
+    assert result.exit_code == 1
+    message = error_line(result)
+    assert ".npy" in message and "not read yet" in message
+    assert result.stdout == ""
+
+
+def test_random_bytes_with_nul_are_not_text():
+    data = np.random.default_rng(1).integers(1, 256, 4096, dtype=np.uint8).tobytes()
+    data = data.replace(b"\n", b" ")
+    data = b"a,b\n" + data[:100] + b"\x00" + data[100:]
+    result = run(data)
+    assert result.exit_code == 1
+    message = error_line(result)
+    assert "not text" in message and "line 2: byte 101 of the line is a NUL byte" in message
+    assert result.stdout == ""
+
+
+def test_control_bytes_that_are_not_utf8_are_not_text():
+    result = run(b"a,b\n\x01\x02\xfe\xfd\x03,\x9c\n1,2\n")
+    assert result.exit_code == 1
+    assert "not text" in error_line(result)
+    assert result.stdout == ""
+
+
+def test_a_header_of_random_binary_no_longer_succeeds():
+    data = bytes(range(1, 256)) * 4
+    result = run(data)
+    assert result.exit_code == 1
+    error_line(result)
+    assert result.stdout == ""
+
+
+# --- encodings ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bom", "codec"),
+    [
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+    ],
+)
+def test_utf16_and_utf32_with_a_bom_read_as_utf8(bom, codec):
+    text = "café,naïve,日本\n1,2,3\n-1,0.5,2\n"
+    result = run(bom + text.encode(codec))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == run(text.encode()).stdout
+    assert result.stdout.startswith("café,naïve,日本\n")
+
+
+def test_utf16_large_enough_to_span_chunks_matches_utf8():
+    data = as_csv(numbers(30_000))
+    result = run(codecs.BOM_UTF16_LE + data.decode().encode("utf-16-le"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == run(data).stdout
+
+
+def test_utf16_cut_inside_a_character_is_a_data_error():
+    result = run(codecs.BOM_UTF16_BE + "1,2\n3,4\n".encode("utf-16-be") + b"\x00")
+    assert result.exit_code == 1
+    assert "UTF-16BE" in error_line(result)
+
+
+def test_utf16_without_a_bom_is_not_text():
+    result = run("1,2\n3,4\n".encode("utf-16-le"))
+    assert result.exit_code == 1
+    assert "UTF-16" in error_line(result)
+
+
+def test_latin1_header_is_an_error_naming_the_line_and_iconv():
+    result = run(b"caf\xe9,the\n1,2\n")
+    assert result.exit_code == 1
+    message = error_line(result)
+    assert message.startswith("softmax: line 1: byte 4 of the line is 0xE9, not UTF-8")
+    assert "iconv" in message
+    assert "\ufffd" not in result.stdout and result.stdout == ""
+
+
+def test_latin1_after_blank_lines_names_its_own_line():
+    result = run(b"\n\n\ncaf\xe9,the\n1,2\n")
+    assert "line 4:" in error_line(result)
+
+
+def test_invalid_utf8_in_row_50001_is_placed_after_the_rows_before():
+    rows = numbers(50_010)
+    lines = as_csv(rows).splitlines(keepends=True)
+    lines[50_000] = b"1,\xff\xfe,3\n"
+    result = run(b"".join(lines))
+    assert result.exit_code == 1
+    message = error_line(result)
+    assert message.startswith("softmax: line 50001: byte 3 of the line is 0xFF")
+    written = result.stdout.splitlines()
+    assert len(written) == 50_000
+    assert written == run(b"".join(lines[:50_000])).stdout.splitlines()
+
+
+def test_invalid_utf8_in_json_input_is_placed_the_same_way():
+    result = run(b"[1,2]\n[3,4]\n[5,\xff]\n")
+    assert result.exit_code == 1
+    assert "line 3: byte 4 of the line is 0xFF" in error_line(result)
+    assert len(result.stdout.splitlines()) == 2
+
+
+def test_utf8_text_is_read_as_before():
+    result = run("é,ü\n1,2\n".encode())
+    assert result.exit_code == 0
+    assert result.stdout.startswith("é,ü\n")
