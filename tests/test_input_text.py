@@ -260,3 +260,61 @@ def test_utf8_text_is_read_as_before():
     result = run("é,ü\n1,2\n".encode())
     assert result.exit_code == 0
     assert result.stdout.startswith("é,ü\n")
+
+
+# --- line ends ----------------------------------------------------------------
+
+
+def test_cr_only_line_ends_read_like_lf():
+    result = run(PLAIN.replace(b"\n", b"\r"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == run(PLAIN).stdout
+
+
+def test_cr_only_line_ends_give_right_line_numbers_in_errors():
+    result = run(b"a,b\r1,2\r\r3,4\r5,x\r6,7\r")
+    assert result.exit_code == 1
+    assert error_line(result) == "softmax: line 5, column 2: 'x' is not a number"
+    assert len(result.stdout.splitlines()) == 3  # the header and two rows
+
+
+def test_cr_only_line_ends_across_many_chunks():
+    data = as_csv(numbers(30_000))
+    result = run(data.replace(b"\n", b"\r"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == run(data).stdout
+
+
+def test_crlf_line_ends_still_count_one_line_each():
+    result = run(b"a,b\r\n1,2\r\n\r\n3,4\r\n5,x\r\n")
+    assert error_line(result) == "softmax: line 5, column 2: 'x' is not a number"
+
+
+class Pieces(io.RawIOBase):
+    """A stream that hands out its bytes in the given pieces, as a pipe might."""
+
+    def __init__(self, *pieces: bytes):
+        super().__init__()
+        self.pieces = list(pieces)
+
+    def readable(self) -> bool:
+        return True
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.pieces.pop(0) if self.pieces else b""
+
+
+@pytest.mark.parametrize(
+    ("pieces", "lines"),
+    [
+        ((b"a,b\r", b"\n1,2\r\n", b"3,4\r\n"), [b"a,b\r", b"1,2\r", b"3,4\r"]),
+        ((b"a,b\r", b"1,2\r", b"3,4\r"), [b"a,b", b"1,2", b"3,4"]),
+        ((b"a,b", b"\r", b"1,2\r3,4"), [b"a,b", b"1,2", b"3,4"]),
+        ((b"1,2\r",), [b"1,2"]),
+    ],
+)
+def test_a_line_end_split_between_reads_is_judged_whole(pieces, lines):
+    from softmax_cli.readers.text import line_chunks
+
+    text = b"".join(raw for raw, _ in line_chunks(Pieces(*pieces), chunk_bytes=1 << 20))
+    assert [line for line in text.split(b"\n") if line] == lines

@@ -36,8 +36,9 @@ def line_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tu
 
     A chunk is handed on once it is large, or as soon as the producer pauses,
     so the first rows of a slow pipe come out before its last rows go in.
-    Every chunk is checked to be UTF-8, and an error in the stream is raised at
-    its line after the whole lines before it.
+    Lines end in LF, CRLF or (decided by the first line end) a lone CR; every
+    chunk is checked to be UTF-8, and an error in the stream is raised at its
+    line after the whole lines before it.
     """
     # A bytearray grows in place and a line without its end is searched only once,
     # so a line of many MiB read in small pipe-sized pieces costs linear time, not quadratic.
@@ -45,6 +46,7 @@ def line_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tu
     searched = 0
     line = 1
     first = True
+    cr_only: bool | None = None  # decided by the first line end: a lone CR, or LF/CRLF
     while True:
         try:
             data = _read_some(stream, chunk_bytes)
@@ -61,11 +63,20 @@ def line_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tu
             first = False
             if data.startswith(BOM):
                 data = data[len(BOM) :]
+        if cr_only:
+            data = data.replace(b"\r", b"\n")
         if not data:
             if pending:
+                if cr_only is None:
+                    pending = bytearray(pending.replace(b"\r", b"\n"))
                 yield from _checked(bytes(pending) + b"\n", line)
             return
         pending += data
+        if cr_only is None:
+            # Undecided means no line end yet but perhaps a CR last: look at that and the new bytes.
+            cr_only = _ends_in_lone_cr(pending[-len(data) - 1 :])
+            if cr_only:
+                pending = bytearray(pending.replace(b"\r", b"\n"))
         if len(pending) < chunk_bytes and _more_waiting(stream):
             continue
         cut = pending.rfind(b"\n", searched)
@@ -81,6 +92,17 @@ def line_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tu
         searched = 0
         yield from _checked(whole, line)
         line += whole.count(b"\n")
+
+
+def _ends_in_lone_cr(data: bytearray) -> bool | None:
+    """True when the first line end is a CR alone, False for LF or CRLF, None before one is seen."""
+    lf = data.find(b"\n")
+    cr = data.find(b"\r", 0, lf if lf >= 0 else len(data))
+    if cr < 0:
+        return None if lf < 0 else False
+    if cr + 1 == len(data):
+        return None  # a CR at the end of what was read: its LF may come next
+    return data[cr + 1] != ord("\n")
 
 
 def _checked(whole: bytes, line: int) -> Iterator[tuple[bytes, int]]:
