@@ -9,9 +9,11 @@ import io
 import lzma
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
+from scipy import special
 from typer.testing import CliRunner
 
 from softmax_cli.cli import app
@@ -318,3 +320,58 @@ def test_a_line_end_split_between_reads_is_judged_whole(pieces, lines):
 
     text = b"".join(raw for raw, _ in line_chunks(Pieces(*pieces), chunk_bytes=1 << 20))
     assert [line for line in text.split(b"\n") if line] == lines
+
+
+# --- blank lines --------------------------------------------------------------
+
+
+def test_leading_blank_lines_keep_line_numbers_right():
+    result = run(b"\n" * 600_000 + b"1,2\n3,x\n")
+    assert result.exit_code == 1
+    assert error_line(result) == "softmax: line 600002, column 2: 'x' is not a number"
+    assert len(result.stdout.splitlines()) == 1
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n  \n\t\n", b"\r\r\r", gzip.compress(b"\n\n")])
+def test_empty_or_blank_input_stays_a_usage_error(data):
+    result = run(data)
+    assert result.exit_code == 2
+    assert "no scores in the input" in result.stderr
+
+
+# A fresh, small process runs softmax and reports its peak RSS (see test_memory.py).
+WRAPPER = """
+import os, resource, sys
+status = os.waitpid(os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ), 0)[1]
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+sys.stderr.write(f"{os.waitstatus_to_exitcode(status)} {peak}\\n")
+"""
+
+
+def test_200_mb_of_leading_blank_lines_are_never_held_in_memory():
+    process = subprocess.Popen(
+        [sys.executable, "-c", WRAPPER, *COMMAND, "probs", "-o", "csv"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+    def feed() -> None:
+        try:
+            blank = b"\n" * (1 << 20)
+            for _ in range(200):
+                process.stdin.write(blank)
+            process.stdin.write(b"1,2\n")
+        finally:
+            process.stdin.close()
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    out = process.stdout.read()
+    feeder.join()
+    status, peak_kib = process.stderr.read().decode().split()[-2:]
+    process.wait(timeout=60)
+    assert status == "0"
+    assert out.decode().strip().split(",") == [repr(float(v)) for v in special.softmax([1.0, 2.0])]
+    peak_mb = int(peak_kib) * 1024 / 1e6
+    assert peak_mb < 60, f"peak RSS {peak_mb:.0f} MB"
