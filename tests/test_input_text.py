@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import csv
 import gzip
 import io
 import lzma
@@ -13,6 +14,8 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import special
 from typer.testing import CliRunner
 
@@ -375,3 +378,100 @@ def test_200_mb_of_leading_blank_lines_are_never_held_in_memory():
     assert out.decode().strip().split(",") == [repr(float(v)) for v in special.softmax([1.0, 2.0])]
     peak_mb = int(peak_kib) * 1024 / 1e6
     assert peak_mb < 60, f"peak RSS {peak_mb:.0f} MB"
+
+
+# --- property: what is read is what the decoded text says --------------------
+
+rows_strategy = st.integers(1, 6).flatmap(
+    lambda width: st.lists(
+        st.lists(
+            st.floats(min_value=-50, max_value=50, allow_nan=False), min_size=width, max_size=width
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+
+WRAPPINGS = {
+    "plain": lambda b: b,
+    "gzip": gzip.compress,
+    "bz2": bz2.compress,
+    "xz": lzma.compress,
+    "utf-16": lambda b: codecs.BOM_UTF16_LE + b.decode().encode("utf-16-le"),
+    "utf-32": lambda b: codecs.BOM_UTF32_BE + b.decode().encode("utf-32-be"),
+    "cr-only": lambda b: b.replace(b"\n", b"\r"),
+    "gzip cr-only": lambda b: gzip.compress(b.replace(b"\n", b"\r")),
+}
+
+
+@given(
+    rows=rows_strategy,
+    header=st.booleans(),
+    wrapping=st.sampled_from(sorted(WRAPPINGS)),
+    noise=st.one_of(st.just(b""), st.binary(max_size=40)),
+    at=st.floats(0, 1),
+)
+def test_success_means_every_row_is_the_softmax_of_the_decoded_text(
+    rows, header, wrapping, noise, at
+):
+    width = len(rows[0])
+    text = b""
+    if header:
+        text += ",".join(f"c{i}" for i in range(width)).encode() + b"\n"
+    text += as_csv(np.array(rows))
+    data = WRAPPINGS[wrapping](text)
+    if noise:  # binary noise spliced in: it must fail cleanly or read as the text says
+        cut = int(at * len(data))
+        data = data[:cut] + noise + data[cut:]
+    result = run(data)
+    assert result.exit_code in (0, 1, 2), result.stderr
+    if result.exit_code != 0:
+        error_line(result)
+        return
+    decoded = _decoded(data)
+    expected_rows = [
+        line for line in csv.reader(io.StringIO(decoded)) if line and any(f.strip() for f in line)
+    ]
+    written = list(csv.reader(io.StringIO(result.stdout)))
+    if header and not noise and width > 1:  # a single column is one vector, with no header
+        assert written[0] == expected_rows[0]
+    if not all(_is_number(f) for f in expected_rows[0]):
+        expected_rows = expected_rows[1:]
+    if written and not all(_is_number(f) for f in written[0]):
+        written = written[1:]
+    if not expected_rows:
+        assert written == []
+        return
+    if any(not np.isfinite(float(f)) for row in expected_rows for f in row):
+        return  # noise that spells inf: the limit semantics are tested elsewhere
+    if len(expected_rows[0]) == 1 and len(expected_rows) > 1:
+        expected = [special.softmax([float(r[0]) for r in expected_rows])]
+        got = [[float(line[0]) for line in written]]
+    else:
+        expected = [special.softmax([float(f) for f in row]) for row in expected_rows]
+        got = [[float(f) for f in line] for line in written]
+    assert len(got) == len(expected)
+    for mine, oracle in zip(got, expected, strict=True):
+        np.testing.assert_allclose(mine, oracle, rtol=1e-12, atol=1e-300)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _decoded(data: bytes) -> str:
+    """The text an input holds, decoded independently of the reader under test."""
+    for magic, module in ((b"\x1f\x8b", gzip), (b"BZh", bz2), (b"\xfd7zXZ\x00", lzma)):
+        if data.startswith(magic):
+            data = module.decompress(data)
+    if data.startswith(codecs.BOM_UTF32_BE):
+        text = data[4:].decode("utf-32-be")
+    elif data.startswith(codecs.BOM_UTF16_LE):
+        text = data[2:].decode("utf-16-le")
+    else:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
