@@ -127,6 +127,29 @@ def test_truncated_gzip_through_a_real_pipe_exits_1_without_a_traceback(tmp_path
     assert done.stdout.count(b"\n") > 1000
 
 
+def test_gzip_from_a_slow_pipe_streams_its_first_row_before_the_input_ends():
+    import select
+    import zlib
+
+    process = subprocess.Popen(
+        [*COMMAND, "probs", "-o", "csv"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: a gzip wrapper
+    try:
+        process.stdin.write(packer.compress(b"1,2\n") + packer.flush(zlib.Z_SYNC_FLUSH))
+        process.stdin.flush()
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        assert ready, "no output while the gzip stream was still open"
+        assert process.stdout.readline().decode().strip() == ",".join(
+            repr(float(v)) for v in special.softmax([1.0, 2.0])
+        )
+        process.stdin.write(packer.compress(b"3,4\n") + packer.flush())
+    finally:
+        process.stdin.close()
+    assert process.stdout.read().count(b"\n") == 1
+    assert process.wait(timeout=30) == 0
+
+
 # --- binary input -------------------------------------------------------------
 
 
@@ -219,6 +242,18 @@ def test_utf16_cut_inside_a_character_is_a_data_error():
     result = run(codecs.BOM_UTF16_BE + "1,2\n3,4\n".encode("utf-16-be") + b"\x00")
     assert result.exit_code == 1
     assert "UTF-16BE" in error_line(result)
+
+
+def test_invalid_utf16_later_in_the_stream_is_placed_after_the_rows_before():
+    data = as_csv(numbers(30_000)).decode().encode("utf-16-le")
+    bad = b"\x00\xdc"  # a lone low surrogate
+    result = run(codecs.BOM_UTF16_LE + data + bad + "1,2,3\n".encode("utf-16-le"))
+    assert result.exit_code == 1
+    assert (
+        error_line(result)
+        == "softmax: line 30001: input is UTF-16LE but is invalid (illegal encoding)"
+    )
+    assert len(result.stdout.splitlines()) == 30_000
 
 
 def test_utf16_without_a_bom_is_not_text():

@@ -162,9 +162,11 @@ class _Transcoded(io.RawIOBase):
     def __init__(self, codec: str, name: str, stream: BinaryIO):
         super().__init__()
         self._decoder = codecs.getincrementaldecoder(codec)(errors="strict")
+        self._codec = codec
         self._name = name
         self._stream = stream
         self._done = False
+        self._error: DataError | None = None
 
     def readable(self) -> bool:
         return True
@@ -173,6 +175,8 @@ class _Transcoded(io.RawIOBase):
         return self._stream.fileno()
 
     def read1(self, size: int = -1) -> bytes:
+        if self._error is not None:
+            raise self._error
         size = size if size > 0 else 1 << 18
         # A piece may end inside a character: read on until some text comes out or input ends.
         while not self._done:
@@ -180,12 +184,18 @@ class _Transcoded(io.RawIOBase):
             try:
                 text = self._decoder.decode(data, final=not data)
             except UnicodeDecodeError as problem:
-                reason = "ends inside a character" if not data else problem.reason
-                raise DataError(f"input is {self._name} but {reason}") from None
+                reason = "ends inside a character" if not data else f"is invalid ({problem.reason})"
+                self._error = DataError(f"input is {self._name} but {reason}")
+                # The text before the bad bytes is handed on first, so its lines are read.
+                whole = self._decoder.getstate()[0] + data
+                text = whole[: problem.start].decode(self._codec)
+                if text:
+                    return text.encode("utf-8")
+                raise self._error from None
             if not data:
                 self._done = True
             if text:
-                return text.encode("utf-8", errors="surrogatepass")
+                return text.encode("utf-8")
         return b""
 
     read = read1
