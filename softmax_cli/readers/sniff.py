@@ -9,13 +9,13 @@ from typing import BinaryIO
 from softmax_cli.errors import InputUsageError
 
 from .blocks import Format, ScoreSource, looks_numeric
+from .decode import text_stream
 from .delimited import Layout, delimited_blocks, resolve_label_column, single_vector_block
 from .json_rows import json_document_blocks, json_loads, ndjson_blocks
 from .text import (
     CHUNK_BYTES,
     decode_line,
     detect_delimiter,
-    is_blank,
     line_chunks,
     split_fields,
     unquote,
@@ -37,22 +37,25 @@ def open_scores(
     ``keep``: columns (names or 0-based indices) carried through beside the
     results; ``key``: the key of each NDJSON object that holds its scores.
     """
-    chunks = line_chunks(stream, chunk_bytes)
-    seen: list[tuple[bytes, int]] = []
-    first_text: bytes | None = None
+    chunks = line_chunks(text_stream(stream, chunk_bytes), chunk_bytes)
+    first: tuple[bytes, int] | None = None
+    first_text = b""
     first_number = 0
     for raw, start in chunks:
-        seen.append((raw, start))
-        for offset, line in enumerate(raw.split(b"\n")):
-            if not is_blank(line):
-                first_text, first_number = line, start + offset
-                break
-        if first_text is not None:
-            break
-    if first_text is None:
+        # Blank chunks are dropped, not kept: only line numbers need them, and they carry those.
+        text_at = len(raw) - len(raw.lstrip())
+        if text_at == len(raw):
+            continue
+        line_start = raw.rfind(b"\n", 0, text_at) + 1
+        line_end = raw.find(b"\n", text_at)
+        first_text = raw[line_start : line_end if line_end >= 0 else len(raw)]
+        first_number = start + raw.count(b"\n", 0, line_start)
+        first = (raw, start)
+        break
+    if first is None:
         raise InputUsageError("no scores in the input")
     return _detect(
-        first_text, first_number, itertools.chain(seen, chunks), delimiter, header, label_column
+        first_text, first_number, itertools.chain([first], chunks), delimiter, header, label_column
     )
 
 
