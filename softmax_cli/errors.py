@@ -49,11 +49,13 @@ class DataError(SoftmaxError):
         column: int | None = None,
         *,
         placed: bool = False,
+        unit: str = "line",
     ):
         self.message = message
         self.line = line
         self.column = column
         self.placed = placed
+        self.unit = unit  # "row" for scores typed as arguments, which have no lines
         super().__init__(str(self))
 
     def in_file(self, name: str) -> DataError:
@@ -63,7 +65,7 @@ class DataError(SoftmaxError):
     def __str__(self) -> str:
         where = []
         if self.line is not None and not self.placed:
-            where.append(f"line {self.line}")
+            where.append(f"{self.unit} {self.line}")
         if self.column is not None and not self.placed:
             where.append(f"column {self.column}")
         prefix = ", ".join(where)
@@ -122,9 +124,10 @@ class Interrupted(BaseException):
 class RowError(ValueError):
     """Raised by the numerical core for a bad row; the caller knows its line."""
 
-    def __init__(self, row: int, message: str):
+    def __init__(self, row: int, message: str, column: int | None = None):
         self.row = row
         self.message = message
+        self.column = column  # 1-based, when one value is to blame
         super().__init__(f"row {row}: {message}")
 
 

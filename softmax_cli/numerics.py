@@ -32,7 +32,7 @@ def check_rows(scores: FloatArray) -> None:
         row = int(np.argmax(bad))
         if nan_rows[row]:
             column = int(np.argmax(np.isnan(scores[row])))
-            raise RowError(row, f"value {column + 1} is NaN")
+            raise RowError(row, "NaN is not a score", column=column + 1)
         raise RowError(row, "every score is -inf, so no class is possible")
 
 

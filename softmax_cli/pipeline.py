@@ -23,7 +23,9 @@ RowFunction = Callable[[FloatArray, float], FloatArray]  # numerics.operation_fu
 
 def _line_error(block: Block, error: RowError) -> DataError:
     """A bad row from the core, placed at the input line it came from."""
-    return DataError(error.message, line=block.line_of(error.row))
+    return DataError(
+        error.message, line=block.line_of(error.row), column=error.column, unit=block.unit
+    )
 
 
 def run_rows(
@@ -113,7 +115,8 @@ class ListedLabels(LabelSource):
         if len(wanted) < rows:
             line = block.line_of(len(wanted))
             error = DataError(
-                f"line {line}: no label for this row (--labels gives {len(self.tokens)})",
+                f"{block.unit} {line}: no label for this row ({self.option} gives "
+                f"{len(self.tokens)})",
                 line=line,
                 placed=True,
             )
@@ -237,9 +240,9 @@ def _check_labels(
     line = block.line_of(row)
     shown = repr(int(value)) if whole[row] else repr(float(value))
     if whole[row]:
-        message = f"line {line}: label {shown} is out of range for {classes} classes"
+        message = f"{block.unit} {line}: label {shown} is out of range for {classes} classes"
     else:
-        message = f"line {line}: label {shown} is not a class index"
+        message = f"{block.unit} {line}: label {shown} is not a class index"
     error = DataError(message, line=line, placed=True)
     safe = np.where(bad | ignored, 0, labels).astype(np.intp)
     return safe, ignored, row, error
@@ -343,7 +346,7 @@ def _cross_entropy_pass(
                     row,
                     feeder.error
                     or DataError(
-                        f"line {block.line_of(row)}: no target row for this row "
+                        f"{block.unit} {block.line_of(row)}: no target row for this row "
                         f"(the targets have {feeder.taken})",
                         placed=True,
                     ),

@@ -200,7 +200,11 @@ def test_evaluate_csv_does_not_import_rich():
     [
         ("a,b,c,y\n1,2,3,0\n1,2,3,7\n", ["--label-column", "y"], "line 3: label 7 is out of range"),
         ("a,b,c,y\n1,2,3,1.5\n", ["--label-column", "y"], "line 2: label 1.5 is not a class"),
-        ("a,b,c,y\n1,2,3,0\n1,nan,3,0\n", ["--label-column", "y"], "line 3: value 2 is NaN"),
+        (
+            "a,b,c,y\n1,2,3,0\n1,nan,3,0\n",
+            ["--label-column", "y"],
+            "line 3, column 2: NaN is not a score",
+        ),
         ("a,b,c,y\n1,x,3,0\n", ["--label-column", "y"], "line 2, column 2: 'x' is not a number"),
         ("a,b,c,y\n1,2,3,zebra\n", ["--label-column", "y"], "'zebra' is neither"),
         ("1,2,3\n4,5,6\n", ["--labels", "0"], "line 2: no label for this row"),

@@ -39,4 +39,4 @@ def scores_from_arguments(tokens: Sequence[str]) -> ScoreSource:
                 f"row {number} has {len(row)} values, expected {width}", line=number, placed=True
             )
     values = np.array(rows, dtype=np.float64)
-    return ScoreSource(blocks=iter([Block(values=values, first_line=1)]))
+    return ScoreSource(blocks=iter([Block(values=values, first_line=1, unit="row")]))

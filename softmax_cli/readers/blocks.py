@@ -29,6 +29,8 @@ class Block:
     kept: list[list[str]] | None = None
     #: ``--key``: for each row, the input JSON object the scores came from.
     objects: list[dict] | None = None
+    #: What a place in the input is called in messages: a line, or for arguments a row.
+    unit: str = "line"
 
     def line_of(self, row: int) -> int:
         """Return the 1-based input line that row ``row`` of this block came from."""
