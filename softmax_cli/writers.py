@@ -57,7 +57,11 @@ def header_line(names: Sequence[str], separator: str) -> bytes:
 
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=separator, lineterminator="\n").writerow(names)
-    return buffer.getvalue().encode()
+    line = buffer.getvalue()
+    # A line that starts with "[" reads as JSON, and a BOM at the start is dropped: quote them.
+    if names and names[0][:1] in ("[", "\ufeff") and not line.startswith('"'):
+        line = f'"{line[: len(names[0])]}"{line[len(names[0]) :]}'
+    return line.encode()
 
 
 def _with_kept(lines: bytes, kept: list[list[str]], separator: str) -> bytes:

@@ -21,32 +21,36 @@ def header_input(name: str) -> str:
 
 
 @pytest.mark.parametrize("name", HOSTILE.values(), ids=HOSTILE.keys())
-@pytest.mark.parametrize("command", [["probs"], ["logprobs"], ["xent", "-l", "dog"]])
-def test_tables_show_hostile_class_names_escaped(name: str, command: list[str]) -> None:
-    result = runner.invoke(app, [*command, "-o", "table"], input=header_input(name))
+def test_a_header_with_control_characters_is_a_data_error_shown_escaped(name: str) -> None:
+    result = runner.invoke(app, ["-o", "table"], input=header_input(name))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert result.stderr.startswith("softmax: line 1, column 1:")
+
+
+@pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
+@pytest.mark.parametrize("command", [["probs"], ["logprobs"], ["xent", "-l", "1,0"]])
+def test_tables_show_hostile_kept_values_escaped(value: str, command: list[str]) -> None:
+    data = f"id,cat,dog\n{value},2,1\nplain,1,2\n"
+    result = runner.invoke(app, [*command, "--keep", "id", "-o", "table"], input=data)
     assert result.exit_code == 0, result.stderr
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert "\\x1b" in result.stdout or "\\x07" in result.stdout
 
 
-@pytest.mark.parametrize("name", HOSTILE.values(), ids=HOSTILE.keys())
-def test_explain_shows_hostile_class_names_escaped(name: str) -> None:
-    result = runner.invoke(app, ["explain", "--label", "dog"], input=header_input(name))
-    assert result.exit_code == 0, result.stderr
-    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
-
-
-@pytest.mark.parametrize("name", HOSTILE.values(), ids=HOSTILE.keys())
-def test_error_messages_show_hostile_class_names_escaped(name: str) -> None:
-    result = runner.invoke(app, ["xent", "-l", "cat"], input=header_input(name))
+@pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
+def test_error_messages_show_hostile_input_escaped(value: str) -> None:
+    result = runner.invoke(app, ["xent", "-l", value], input="cat,dog\n2,1\n")
     assert result.exit_code == 2
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
-    assert "classes:" in result.stderr
+    assert "classes: cat, dog" in result.stderr
 
 
-def test_csv_output_keeps_class_names_exactly_as_read() -> None:
-    result = runner.invoke(app, ["-o", "csv"], input=header_input("a\x1b[2J"))
-    assert result.stdout.splitlines()[0] == "a\x1b[2J,dog"
+def test_csv_output_keeps_kept_values_exactly_as_read() -> None:
+    data = "id,cat,dog\na\x1b[2J,2,1\n"
+    result = runner.invoke(app, ["--keep", "id", "-o", "csv"], input=data)
+    assert result.stdout.splitlines()[1].startswith("a\x1b[2J,")
 
 
 @pytest.mark.parametrize("columns", ["0", "1", "5"])

@@ -12,18 +12,24 @@ from .blocks import Block, ScoreSource, parse_number
 
 
 def scores_from_arguments(tokens: Sequence[str]) -> ScoreSource:
-    """One or more rows from command-line tokens: commas join values, ``;`` starts a row."""
+    """One or more rows from command-line tokens: commas join values, ``;`` starts a row.
+
+    The tokens of a row read as one line of text: ``2, 1, 0.1`` and ``2,1,0.1``
+    are the same row, and an empty value between commas (``1,,2``, ``1,``) is
+    an error, as it is in a file.
+    """
     rows: list[list[float]] = [[]]
     position = 0
-    for token in tokens:
-        pieces = token.split(";")
-        for index, piece in enumerate(pieces):
-            if index > 0 and rows[-1]:
-                rows.append([])
-            for text in piece.split(","):
-                text = text.strip()
-                if not text:
-                    continue
+    for row_text in " ".join(tokens).split(";"):
+        if rows[-1]:
+            rows.append([])
+        if not row_text.strip():
+            continue
+        for between_commas in row_text.split(","):
+            values = between_commas.split()
+            if not values:
+                raise DataError(f"argument {position + 1}: empty value")
+            for text in values:
                 position += 1
                 try:
                     rows[-1].append(parse_number(text))

@@ -1,11 +1,20 @@
-"""Delimited text: the layout, the fast and slow parsers, the label column."""
+"""Delimited text: the layout, the fast and slow parsers, the label and kept columns.
+
+Quoting follows RFC 4180: a field may be wrapped in double quotes, a quote
+inside one is doubled, and a quoted field may hold the delimiter and line
+breaks.  Quoting is removed before anything else looks at a field, so
+``"1","2"`` is two numbers.  White space around a field is not part of it.
+Only lines that hold a quote go through Python's ``csv`` module; plain lines
+keep the fast parsers.
+"""
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,15 +24,90 @@ from softmax_cli.labels import explained, label_value
 from softmax_cli.numerics import FloatArray
 
 from .blocks import Block, looks_numeric, parse_number
-from .text import decode_line, is_blank, line_numbers_of, split_fields
+from .text import MAX_LINE_BYTES, decode_line, is_blank, line_numbers_of, split_fields
 
 
 @dataclass
 class Layout:
+    """How a delimited row is split: its delimiter, width, label column and kept columns."""
+
     delimiter: str | None
     width: int
     label_index: int | None
     label_lookup: dict[str, int]
+    #: ``--keep``: the columns carried as text, in the order asked for.
+    kept: tuple[int, ...] = ()
+
+    @property
+    def score_columns(self) -> list[int]:
+        """The columns that hold scores: all but the label and kept columns."""
+        taken = set(self.kept) | {self.label_index}
+        return [column for column in range(self.width) if column not in taken]
+
+
+def split_record(text: str, delimiter: str | None, line: int | None = None) -> list[str]:
+    """The fields of one record, quoting removed and white space around each field dropped.
+
+    Raises DataError (on ``line``) for quoting ``csv`` cannot read, such as a
+    line break after a quote that does not open a field.
+    """
+    if '"' not in text:
+        return split_fields(text, delimiter)
+    reader = csv.reader(
+        [text.strip()], delimiter=delimiter or " ", skipinitialspace=True, strict=False
+    )
+    try:
+        return [field.strip() for field in next(reader, [])]
+    except csv.Error:
+        raise DataError("a quote is not closed, or stands inside a field", line=line) from None
+
+
+def records(raw: bytes, first_line: int) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of each non-blank record; a quoted field may span lines.
+
+    Raises DataError for a quote still open at the end of ``raw``.
+    """
+    lines = raw.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    index = 0
+    while index < len(lines):
+        raw_line = lines[index]
+        number = first_line + index
+        index += 1
+        if is_blank(raw_line):
+            continue
+        text = decode_line(raw_line)
+        if '"' in text:
+            while text.count('"') % 2:
+                if index == len(lines):
+                    raise DataError("a quoted field is not closed", line=number)
+                text += "\n" + decode_line(lines[index])
+                index += 1
+        yield number, text
+
+
+def resolve_kept_columns(
+    keep: Sequence[str], names: list[str] | None, width: int
+) -> tuple[int, ...]:
+    """``--keep``: the 0-based index of each column given by header name or by index."""
+    indices = []
+    for column in keep:
+        if names is not None and column in names:
+            indices.append(names.index(column))
+            continue
+        try:
+            index = int(column)
+        except ValueError:
+            if names is None:
+                message = f"{column!r}: the input has no header to find it in"
+            else:
+                message = f"{column!r}: no such column (columns: {', '.join(names)})"
+            raise InputUsageError(message, option="--keep") from None
+        if not 0 <= index < width:
+            raise InputUsageError(f"{index} is out of range for {width} columns", option="--keep")
+        indices.append(index)
+    return tuple(indices)
 
 
 def resolve_label_column(column: str | None, names: list[str] | None, width: int) -> int | None:
@@ -46,53 +130,65 @@ def resolve_label_column(column: str | None, names: list[str] | None, width: int
     return index
 
 
-def _parse_slowly(
-    raw: bytes, first_line: int, layout: Layout
-) -> tuple[FloatArray, FloatArray | None, list[int], DataError | None]:
-    """Parse a chunk line by line: the rows before the first bad line, and its error."""
+@dataclass
+class Parsed:
+    """Rows parsed from one chunk: scores, labels, kept text, and their line numbers."""
+
+    values: FloatArray
+    labels: FloatArray | None
+    kept: list[list[str]] | None
+    lines: list[int] | None = None
+
+
+def _parse_slowly(raw: bytes, first_line: int, layout: Layout) -> tuple[Parsed, DataError | None]:
+    """Parse a chunk record by record: the rows before the first bad line, and its error."""
     rows: list[list[float]] = []
     labels: list[float] = []
+    kept: list[list[str]] = []
     lines: list[int] = []
     error: DataError | None = None
-    for offset, raw_line in enumerate(raw.split(b"\n")):
-        if is_blank(raw_line):
-            continue
-        number = first_line + offset
-        fields = split_fields(decode_line(raw_line), layout.delimiter)
-        if len(fields) != layout.width:
-            error = DataError(
-                f"line {number} has {len(fields)} values, expected {layout.width}",
-                line=number,
-                placed=True,
-            )
-            break
-        row: list[float] = []
-        try:
-            for column, text in enumerate(fields, start=1):
-                if column - 1 == layout.label_index:
-                    labels.append(_label_value(text, layout, number, column))
-                    continue
-                try:
-                    row.append(parse_number(text))
-                except ValueError:
-                    shown = text if len(text) <= 40 else text[:37] + "..."
-                    raise DataError(
-                        f"{shown!r} is not a number", line=number, column=column
-                    ) from None
-        except DataError as problem:
-            error = problem
-            if len(labels) > len(rows):
-                labels.pop()
-            break
-        rows.append(row)
-        lines.append(number)
-    width = layout.width - (layout.label_index is not None)
-    values = np.array(rows, dtype=np.float64).reshape(len(rows), width)
+    score_columns = layout.score_columns
+    try:
+        for number, text in records(raw, first_line):
+            fields = split_record(text, layout.delimiter, number)
+            if len(fields) != layout.width:
+                raise DataError(
+                    f"line {number} has {len(fields)} values, expected {layout.width}",
+                    line=number,
+                    placed=True,
+                )
+            row: list[float] = []
+            for column in score_columns:
+                row.append(_number(fields[column], number, column + 1))
+            if layout.label_index is not None:
+                labels.append(
+                    _label_value(fields[layout.label_index], layout, number, layout.label_index + 1)
+                )
+            if layout.kept:
+                kept.append([fields[column] for column in layout.kept])
+            rows.append(row)
+            lines.append(number)
+    except DataError as problem:
+        error = problem
+        del labels[len(rows) :], kept[len(rows) :]
+    values = np.array(rows, dtype=np.float64).reshape(len(rows), len(score_columns))
     label_array = np.array(labels, dtype=np.float64) if layout.label_index is not None else None
-    return values, label_array, lines, error
+    return Parsed(values, label_array, kept if layout.kept else None, lines), error
+
+
+def _number(text: str, line: int, column: int) -> float:
+    try:
+        return parse_number(text)
+    except ValueError:
+        if not text:
+            raise DataError("empty value", line=line, column=column) from None
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise DataError(f"{shown!r} is not a number", line=line, column=column) from None
 
 
 def _label_value(text: str, layout: Layout, line: int, column: int) -> float:
+    if not text:
+        raise DataError("empty value", line=line, column=column)
     try:
         return label_value(text, layout.label_lookup)
     except ValueError:
@@ -117,10 +213,10 @@ def _parse_as_json(raw: bytes, layout: Layout) -> FloatArray | None:
         # Runs of white space: only a single column has no separator to translate.
         if layout.width != 1 or b" " in raw or b"\t" in raw or b"," in raw:
             return None
-    elif delimiter == "\t":
+    elif delimiter in ("\t", ";", "|"):
         if b"," in raw:
             return None
-        raw = raw.replace(b"\t", b",")
+        raw = raw.replace(delimiter.encode(), b",")
     elif delimiter != ",":
         return None
     # Blank lines at the end (the last chunk always has one) hold no rows.
@@ -147,11 +243,24 @@ def _numeric_labels_only(layout: Layout) -> bool:
     return not any(looks_numeric(name) for name in layout.label_lookup)
 
 
-def _parse_fast(raw: bytes, layout: Layout) -> tuple[FloatArray, FloatArray | None] | None:
-    """orjson or NumPy's C parser over a whole chunk; None when anything needs a closer look."""
-    table = _parse_as_json(raw, layout) if _numeric_labels_only(layout) else None
-    if table is not None:
-        return _split_labels(table, layout)
+def _parse_fast(raw: bytes, layout: Layout) -> Parsed | None:
+    """orjson or NumPy's C parser over a whole chunk; None when anything needs a closer look.
+
+    Quoted text always takes the slow path.  Kept columns are cut out as text
+    first, so ids like ``x1`` do not stop NumPy parsing the scores.
+    """
+    if b'"' in raw:
+        return None
+    kept: list[list[str]] | None = None
+    if layout.kept:
+        kept = _kept_text(raw, layout)
+        if kept is None:
+            return None
+    elif _numeric_labels_only(layout):
+        table = _parse_as_json(raw, layout)
+        if table is not None:
+            values, labels = _split_labels(table, layout.label_index)
+            return Parsed(values, labels, None)
     converters = None
     if layout.label_index is not None and layout.label_lookup:
         lookup = {name.encode(): float(index) for name, index in layout.label_lookup.items()}
@@ -162,6 +271,9 @@ def _parse_fast(raw: bytes, layout: Layout) -> tuple[FloatArray, FloatArray | No
             return lookup[key] if key in lookup else float(key)
 
         converters = {layout.label_index: label_or_name}
+    numeric = layout.score_columns
+    if layout.label_index is not None:
+        numeric = sorted([*numeric, layout.label_index])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -173,47 +285,86 @@ def _parse_fast(raw: bytes, layout: Layout) -> tuple[FloatArray, FloatArray | No
                 comments=None,
                 converters=converters,
                 encoding="latin-1",
+                usecols=numeric if layout.kept else None,
             )
     except (ValueError, KeyError, TypeError, IndexError):
         return None
     if table.shape[0] == 0:
-        return np.empty((0, layout.width - (layout.label_index is not None))), (
-            np.empty(0) if layout.label_index is not None else None
+        return Parsed(
+            np.empty((0, len(layout.score_columns))),
+            np.empty(0) if layout.label_index is not None else None,
+            [] if layout.kept else None,
         )
-    if table.shape[1] != layout.width:
+    if table.shape[1] != len(numeric) or (kept is not None and len(kept) != table.shape[0]):
         return None
-    return _split_labels(table, layout)
+    label_at = None if layout.label_index is None else numeric.index(layout.label_index)
+    values, labels = _split_labels(table, label_at)
+    return Parsed(values, labels, kept)
 
 
-def _split_labels(table: FloatArray, layout: Layout) -> tuple[FloatArray, FloatArray | None]:
-    """Scores and, with a label column, the labels taken out of them."""
-    if layout.label_index is None:
+def _kept_text(raw: bytes, layout: Layout) -> list[list[str]] | None:
+    """The kept columns' text of every row; None when a row has the wrong width."""
+    kept = []
+    columns = layout.kept
+    for line in raw.decode("utf-8", errors="replace").split("\n"):
+        if not line.strip():
+            continue
+        fields = split_fields(line.rstrip("\r"), layout.delimiter)
+        if len(fields) != layout.width:
+            return None
+        kept.append([fields[column] for column in columns])
+    return kept
+
+
+def _split_labels(
+    table: FloatArray, label_index: int | None
+) -> tuple[FloatArray, FloatArray | None]:
+    """Scores and, with a label column at ``label_index``, the labels taken out of them."""
+    if label_index is None:
         return table, None
-    labels = table[:, layout.label_index].copy()
-    values = np.ascontiguousarray(np.delete(table, layout.label_index, axis=1))
+    labels = table[:, label_index].copy()
+    values = np.ascontiguousarray(np.delete(table, label_index, axis=1))
     return values, labels
 
 
-def delimited_blocks(chunks: Iterator[tuple[bytes, int]], layout: Layout) -> Iterator[Block]:
-    for raw, first_line in chunks:
-        parsed = _parse_fast(raw, layout)
-        if parsed is not None:
-            values, labels = parsed
-            if values.shape[0]:
-                yield Block(
-                    values=values,
-                    first_line=first_line,
-                    line_numbers=line_numbers_of(raw, first_line),
-                    labels=labels,
+def whole_records(chunks: Iterator[tuple[bytes, int]]) -> Iterator[tuple[bytes, int]]:
+    """Join chunks so none ends inside a quoted field (a quoted line break is not a row end)."""
+    pending = b""
+    pending_start = 0
+    for raw, start in chunks:
+        if pending:
+            raw, start, pending = pending + raw, pending_start, b""
+        if b'"' in raw and raw.count(b'"') % 2:
+            if len(raw) > MAX_LINE_BYTES:
+                raise DataError(
+                    f"a quoted field that starts on line {start} or later is not closed "
+                    f"within {MAX_LINE_BYTES >> 20} MiB",
+                    line=start,
+                    placed=True,
                 )
+            pending, pending_start = raw, start
             continue
-        values, labels, lines, error = _parse_slowly(raw, first_line, layout)
-        if values.shape[0]:
+        yield raw, start
+    if pending:
+        yield pending, pending_start
+
+
+def delimited_blocks(chunks: Iterator[tuple[bytes, int]], layout: Layout) -> Iterator[Block]:
+    """Blocks of rows from chunks of delimited text; a bad line ends them with its DataError."""
+    for raw, first_line in whole_records(chunks):
+        parsed = _parse_fast(raw, layout)
+        error = None
+        if parsed is None:
+            parsed, error = _parse_slowly(raw, first_line, layout)
+        if parsed.values.shape[0]:
             yield Block(
-                values=values,
+                values=parsed.values,
                 first_line=first_line,
-                line_numbers=lambda lines=lines: lines,
-                labels=labels,
+                line_numbers=line_numbers_of(raw, first_line)
+                if parsed.lines is None
+                else (lambda lines=parsed.lines: lines),
+                labels=parsed.labels,
+                kept=parsed.kept,
             )
         if error is not None:
             raise error

@@ -1,25 +1,47 @@
-"""Which reader a stream needs, decided from its first line, and the one entry point."""
+"""Which reader a stream needs, decided from its first lines, and the one entry point.
+
+The header rule, for delimited text.  Quoting is removed first.  The first
+line is a header when one of its fields is not a number (an empty field does
+not count), it is valid text (UTF-8 without control characters other than
+tab and line breaks), and it has as many fields as the first data line.
+``--header`` / ``--no-header`` decide instead.  Then:
+
+- a header whose field count differs from the next line's is a DataError on
+  that line (``line 2 has 3 values, but the header on line 1 has 1``);
+- a header with no data rows after it is an empty result with the note
+  ``no data rows followed the header``;
+- a header most of whose fields are numbers (``1,2,3O``, likely a typo) is
+  kept as a header, with a note naming the line and the field, so that
+  ``--no-header`` can read it as data instead.
+
+The delimiter (tab, comma, ``;``, ``|``, else runs of spaces) is detected from
+the first data line: the line after a header, when there is one.
+"""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
-from softmax_cli.errors import InputUsageError
+from softmax_cli.errors import DataError, InputUsageError
 
 from .blocks import Format, ScoreSource, looks_numeric
 from .decode import text_stream
-from .delimited import Layout, delimited_blocks, resolve_label_column, single_vector_block
-from .json_rows import json_document_blocks, json_loads, ndjson_blocks
-from .text import (
-    CHUNK_BYTES,
-    decode_line,
-    detect_delimiter,
-    line_chunks,
-    split_fields,
-    unquote,
+from .delimited import (
+    Layout,
+    delimited_blocks,
+    resolve_kept_columns,
+    resolve_label_column,
+    single_vector_block,
+    split_record,
 )
+from .json_rows import json_document_blocks, json_loads, ndjson_blocks
+from .text import CHUNK_BYTES, decode_line, detect_delimiter, is_blank, line_chunks
+
+#: The first records of a stream: ``(first line, last line, raw bytes)``.
+Record = tuple[int, int, bytes]
 
 
 def open_scores(
@@ -38,66 +60,152 @@ def open_scores(
     results; ``key``: the key of each NDJSON object that holds its scores.
     """
     chunks = line_chunks(text_stream(stream, chunk_bytes), chunk_bytes)
-    first: tuple[bytes, int] | None = None
-    first_text = b""
-    first_number = 0
-    for raw, start in chunks:
-        # Blank chunks are dropped, not kept: only line numbers need them, and they carry those.
-        text_at = len(raw) - len(raw.lstrip())
-        if text_at == len(raw):
-            continue
-        line_start = raw.rfind(b"\n", 0, text_at) + 1
-        line_end = raw.find(b"\n", text_at)
-        first_text = raw[line_start : line_end if line_end >= 0 else len(raw)]
-        first_number = start + raw.count(b"\n", 0, line_start)
-        first = (raw, start)
-        break
-    if first is None:
+    seen: list[tuple[bytes, int]] = []
+    first = _first_records(chunks, seen, 1)
+    if not first:
         raise InputUsageError("no scores in the input")
-    return _detect(
-        first_text, first_number, itertools.chain([first], chunks), delimiter, header, label_column
-    )
-
-
-def _detect(
-    first_line: bytes,
-    first_number: int,
-    chunks: Iterator[tuple[bytes, int]],
-    delimiter: str | None,
-    header: bool | None,
-    label_column: str | None,
-) -> ScoreSource:
-    stripped = first_line.lstrip()
-    if stripped.startswith(b"[") and delimiter is None and not header:
+    replay = itertools.chain(seen, chunks)
+    if first[0][2].lstrip().startswith(b"[") and delimiter is None and not header:
         if label_column is not None:
             raise InputUsageError("--label-column needs delimited text; JSON input has no columns")
+        first_line = first[0][2].split(b"\n", 1)[0]
         try:
             json_loads(first_line)
         except ValueError:
-            return ScoreSource(blocks=json_document_blocks(chunks), format=Format.JSON)
-        return ScoreSource(blocks=ndjson_blocks(chunks), format=Format.NDJSON)
+            return ScoreSource(blocks=json_document_blocks(replay), format=Format.JSON)
+        return ScoreSource(blocks=ndjson_blocks(replay), format=Format.NDJSON)
 
-    text = decode_line(first_line)
+    def second_record() -> Record | None:
+        records = _first_records(chunks, seen, 2)
+        return records[1] if len(records) > 1 else None
+
+    return _delimited(first[0], second_record, seen, chunks, delimiter, header, label_column, keep)
+
+
+def _first_records(
+    chunks: Iterator[tuple[bytes, int]], seen: list[tuple[bytes, int]], wanted: int
+) -> list[Record]:
+    """Read on until ``wanted`` non-blank records are found; what was read is kept in ``seen``."""
+    found: list[Record] = []
+    lines: list[bytes] = []
+    start = quotes = 0
+    for raw, first in itertools.chain(list(seen), _remembered(chunks, seen)):
+        pieces = raw.split(b"\n")
+        for offset, line in enumerate(pieces[:-1] if raw.endswith(b"\n") else pieces):
+            number = first + offset
+            if not lines and is_blank(line):
+                continue
+            if not lines:
+                start = number
+            lines.append(line.rstrip(b"\r"))
+            quotes += line.count(b'"')
+            if quotes % 2 == 0:
+                found.append((start, number, b"\n".join(lines)))
+                lines, quotes = [], 0
+                if len(found) == wanted:
+                    return found
+    if lines:
+        raise DataError("a quoted field is not closed", line=start)
+    return found
+
+
+def _remembered(
+    chunks: Iterator[tuple[bytes, int]], seen: list[tuple[bytes, int]]
+) -> Iterator[tuple[bytes, int]]:
+    for chunk in chunks:
+        # Blank chunks before the first record are not kept: each chunk carries its own
+        # line number, so nothing needs them, and 200 MB of blank lines stay unbuffered.
+        if seen or chunk[0].strip():
+            seen.append(chunk)
+        yield chunk
+
+
+def _valid_text(raw: bytes) -> bool:
+    """UTF-8 with no control characters but tab and line breaks: text a header can be."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not any(unicodedata.category(char) == "Cc" and char not in "\t\r\n" for char in text)
+
+
+def _words(fields: list[str], skipped: set[int]) -> list[int]:
+    """The columns whose field is text, not a number (an empty field is neither)."""
+    return [
+        column
+        for column, field in enumerate(fields)
+        if field and column not in skipped and not looks_numeric(field)
+    ]
+
+
+def _delimited(
+    first: Record,
+    second_record: Callable[[], Record | None],
+    seen: list[tuple[bytes, int]],
+    rest: Iterator[tuple[bytes, int]],
+    delimiter: str | None,
+    header: bool | None,
+    label_column: str | None,
+    keep: Sequence[str],
+) -> ScoreSource:
+    """Detect delimiter and header; a line after the first is read only for a header."""
+    first_number, header_end, first_raw = first
+    text = decode_line(first_raw)
+    given = delimiter
     if delimiter is None:
         delimiter = detect_delimiter(text)
     elif delimiter == " ":
         delimiter = None  # --delimiter space: runs of spaces, as detection reads them
-    fields = split_fields(text, delimiter)
-    # An empty field makes no header: "1,2," is data with a missing value, not class names.
-    is_header = header if header is not None else any(f and not looks_numeric(f) for f in fields)
-    names = [unquote(name) for name in fields] if is_header else None
+    fields = split_record(text, delimiter, first_number)
+    # Columns kept by index hold text such as ids; they say nothing about a header.
+    by_index = {int(column) for column in keep if column.isdigit()}
+    words = _words(fields, by_index)
+    is_header = header if header is not None else bool(words) and _valid_text(first_raw)
+    notes: list[str] = []
+    if is_header:
+        following = second_record()
+        if following is not None:
+            next_number, _, next_raw = following
+            next_text = decode_line(next_raw)
+            if given is None and detect_delimiter(next_text) != delimiter:
+                delimiter = detect_delimiter(next_text)
+                fields = split_record(text, delimiter, first_number)
+                words = _words(fields, by_index)
+            count = len(split_record(next_text, delimiter, next_number))
+            if count != len(fields):
+                raise DataError(
+                    f"line {next_number} has {count} values, "
+                    f"but the header on line {first_number} has {len(fields)}",
+                    line=next_number,
+                    placed=True,
+                )
+        else:
+            notes.append("no data rows followed the header")
+        if header is None and words and len(fields) - len(words) > len(fields) / 2:
+            column = words[0]
+            notes.append(
+                f"line {first_number} was read as a header although most of its fields are "
+                f"numbers; {fields[column]!r} (column {column + 1}) is not. "
+                "If it is a typo, --no-header reads the line as data"
+            )
+    names = fields if is_header else None
     width = len(fields)
     label_index = resolve_label_column(label_column, names, width)
-    if label_index is not None and width == 1:
-        raise InputUsageError(f"--label-column {label_column}: no scores are left beside it")
+    kept = resolve_kept_columns(keep, names, width)
+    layout = Layout(delimiter, width, label_index, {}, kept)
+    if not layout.score_columns:
+        raise InputUsageError(
+            "no scores are left beside the label and kept columns"
+            if kept
+            else f"--label-column {label_column}: no scores are left beside it"
+        )
     classes = None
-    lookup: dict[str, int] = {}
     if names is not None:
-        classes = [name for index, name in enumerate(names) if index != label_index]
-        lookup = {name: index for index, name in enumerate(classes)}
-    layout = Layout(delimiter, width, label_index, lookup)
+        classes = [names[column] for column in layout.score_columns]
+        layout.label_lookup = {name: index for index, name in enumerate(classes)}
+    chunks: Iterator[tuple[bytes, int]] = itertools.chain(seen, rest)
     if is_header:
-        chunks = _skip_header(chunks, first_number)
+        chunks = _skip_header(chunks, header_end)
     blocks = delimited_blocks(chunks, layout)
     single = width == 1 and label_index is None
     if single:
@@ -108,6 +216,13 @@ def _detect(
         single_vector=single,
         format=Format.DELIMITED,
         delimiter=delimiter,
+        kept_names=[
+            names[column] if names is not None else asked
+            for asked, column in zip(keep, kept, strict=True)
+        ]
+        if keep
+        else None,
+        notes=notes,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -128,11 +129,15 @@ def split_fields(text: str, delimiter: str | None) -> list[str]:
 
 
 def detect_delimiter(line: str) -> str | None:
-    """Tab, then comma, then runs of white space (``None``), from one line."""
-    if "\t" in line:
-        return "\t"
-    if "," in line:
-        return ","
+    """Tab, comma, ``;``, ``|``, then runs of white space (``None``), from one line.
+
+    Quoted text is left out first, so a comma inside a quoted name decides nothing.
+    """
+    if '"' in line:
+        line = re.sub(r'"[^"]*"', "", line)
+    for candidate in ("\t", ",", ";", "|"):
+        if candidate in line:
+            return candidate
     return None
 
 
