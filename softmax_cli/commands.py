@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import streams
-from .errors import DataError, SoftmaxError, UsageError, say
+from .errors import DataError, RowError, SoftmaxError, UsageError, say
 from .formats import Format
 from .operations import Operation
 from .parsing import Invocation
@@ -56,6 +56,7 @@ def _input_stream(run: Invocation, path: str | None, option: str) -> Iterator[Bi
 def score_source(run: Invocation, label_column: str | None = None) -> Iterator[ScoreSource]:
     """The scores, from arguments, ``--input`` or stdin, with the reading options applied."""
     from .readers import open_scores, scores_from_arguments
+    from .readers.blocks import NO_ROWS_NOTE
 
     if run.scores and run.input_path is not None:
         raise UsageError(
@@ -78,13 +79,16 @@ def score_source(run: Invocation, label_column: str | None = None) -> Iterator[S
             keep=run.values.get("keep") or (),
             key=run.values.get("key"),
         )
+        failed = True
         try:
             yield source
+            failed = False
         finally:
             # What the reader noticed (a header with no rows, a likely typo), also
-            # before an error it explains.
+            # before an error it may explain.
             for note in source.notes:
-                say(f"softmax: note: {note}")
+                if not (failed and note == NO_ROWS_NOTE):
+                    say(f"softmax: note: {note}")
 
 
 def _named_blocks(blocks: Iterator[Block], name: str) -> Iterator[Block]:
@@ -269,13 +273,16 @@ def explain(run: Invocation) -> None:
     import numpy as np
 
     from .explain import DEFAULT_SWEEP, MAX_CLASSES, derive, write_explanation
+    from .numerics import check_rows
 
     temperatures = run.sweep_temperatures
     if temperatures is None and run.sweep:
         temperatures = list(DEFAULT_SWEEP)
     blocks = []
+    first = None
     with score_source(run) as source:
         for block in source.blocks:
+            first = first or block
             width = block.values.shape[1]
             if width > MAX_CLASSES:
                 raise UsageError(
@@ -285,9 +292,16 @@ def explain(run: Invocation) -> None:
             blocks.append(block.values)
             if sum(b.shape[0] for b in blocks) > 1:
                 break  # one vector only: say so without reading the rest
-    values = np.concatenate(blocks) if blocks else np.empty((0, 0))
-    if values.shape[0] != 1:
-        raise UsageError(f"takes one vector, not {values.shape[0]} rows")
+        values = np.concatenate(blocks) if blocks else np.empty((0, 0))
+        if values.shape[0] != 1:
+            raise UsageError(f"takes one vector, not {values.shape[0]} rows")
+        assert first is not None
+        try:
+            check_rows(values)
+        except RowError as error:
+            raise DataError(
+                error.message, line=first.line_of(0), column=error.column, unit=first.unit
+            ) from None
     try:
         steps = derive(
             values[0],

@@ -57,6 +57,11 @@ class ScoreSource:
     notes: list[str] = field(default_factory=list)
 
 
+#: The note of a header with no rows after it: an empty result, not an error. When an
+#: error follows anyway, the error says more and this note is left out.
+NO_ROWS_NOTE = "no data rows followed the header"
+
+
 def parse_number(text: str) -> float:
     """Parse one score with Python's float syntax; raise ValueError otherwise."""
     return float(text)

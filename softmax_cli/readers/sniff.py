@@ -27,7 +27,7 @@ from typing import BinaryIO
 
 from softmax_cli.errors import DataError, InputUsageError
 
-from .blocks import Format, ScoreSource, looks_numeric
+from .blocks import NO_ROWS_NOTE, Format, ScoreSource, looks_numeric
 from .decode import text_stream
 from .delimited import (
     Layout,
@@ -180,7 +180,7 @@ def _delimited(
                     placed=True,
                 )
         else:
-            notes.append("no data rows followed the header")
+            notes.append(NO_ROWS_NOTE)
         if header is None and words and len(fields) - len(words) > len(fields) / 2:
             column = words[0]
             notes.append(
