@@ -11,6 +11,7 @@ from softmax_cli.errors import InputUsageError
 from .blocks import Format, ScoreSource, looks_numeric
 from .delimited import Layout, delimited_blocks, resolve_label_column, single_vector_block
 from .json_rows import json_document_blocks, json_loads, ndjson_blocks
+from .peek import Replay, peek_first_line
 from .text import (
     CHUNK_BYTES,
     decode_line,
@@ -37,6 +38,16 @@ def open_scores(
     ``keep``: columns (names or 0-based indices) carried through beside the
     results; ``key``: the key of each NDJSON object that holds its scores.
     """
+    head, whole = peek_first_line(stream, chunk_bytes)
+    body = head.lstrip()
+    if not body:
+        raise InputUsageError("no scores in the input")
+    stream = Replay(head, stream)
+    if body[:1] == b"[" and delimiter is None and not header:
+        if label_column is not None:
+            raise InputUsageError("--label-column needs delimited text; JSON input has no columns")
+        first_line = body.split(b"\n", 1)[0]
+        return _json_source(stream, first_line, whole, chunk_bytes)
     chunks = line_chunks(stream, chunk_bytes)
     seen: list[tuple[bytes, int]] = []
     first_text: bytes | None = None
@@ -56,6 +67,20 @@ def open_scores(
     )
 
 
+def _json_source(stream: BinaryIO, first_line: bytes, whole: bool, chunk_bytes: int) -> ScoreSource:
+    """JSON input: NDJSON arrays, or one document streamed by bracket depth."""
+    if whole:
+        try:
+            json_loads(first_line)
+        except ValueError:
+            pass
+        else:
+            return ScoreSource(
+                blocks=ndjson_blocks(line_chunks(stream, chunk_bytes)), format=Format.NDJSON
+            )
+    return ScoreSource(blocks=json_document_blocks(stream, chunk_bytes), format=Format.JSON)
+
+
 def _detect(
     first_line: bytes,
     first_number: int,
@@ -64,16 +89,6 @@ def _detect(
     header: bool | None,
     label_column: str | None,
 ) -> ScoreSource:
-    stripped = first_line.lstrip()
-    if stripped.startswith(b"[") and delimiter is None and not header:
-        if label_column is not None:
-            raise InputUsageError("--label-column needs delimited text; JSON input has no columns")
-        try:
-            json_loads(first_line)
-        except ValueError:
-            return ScoreSource(blocks=json_document_blocks(chunks), format=Format.JSON)
-        return ScoreSource(blocks=ndjson_blocks(chunks), format=Format.NDJSON)
-
     text = decode_line(first_line)
     if delimiter is None:
         delimiter = detect_delimiter(text)

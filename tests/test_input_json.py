@@ -1,0 +1,267 @@
+"""JSON input: documents stream whatever their layout, and errors keep the rows before them."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import orjson
+import pytest
+from numpy.testing import assert_allclose
+from scipy.special import softmax
+from typer.testing import CliRunner
+
+from softmax_cli.cli import app
+from softmax_cli.readers import open_scores, text
+
+runner = CliRunner()
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(*args: str, stdin: bytes | str):
+    return runner.invoke(app, list(args), input=stdin)
+
+
+def csv_rows(output: str) -> np.ndarray:
+    return np.array([[float(v) for v in line.split(",")] for line in output.splitlines()])
+
+
+@pytest.fixture
+def short_lines(monkeypatch):
+    """A 4 KiB line limit, so a document "longer than a line" is small enough for CliRunner."""
+    monkeypatch.setattr(text, "MAX_LINE_BYTES", 4096)
+
+
+def compact(rows) -> bytes:
+    return json.dumps(rows, separators=(",", ":")).encode()
+
+
+# --- a document on one line of any length ----------------------------------------------
+
+
+def test_a_one_line_document_longer_than_a_line_streams(short_lines):
+    rows = np.random.default_rng(1).normal(0, 3, (10_000, 5)).tolist()  # past a first read
+    result = run("probs", "-o", "csv", stdin=compact(rows))
+    assert result.exit_code == 0, result.stderr
+    assert_allclose(csv_rows(result.stdout), softmax(rows, axis=1), rtol=1e-13)
+
+
+def test_brackets_and_escapes_inside_strings_do_not_end_a_row(short_lines):
+    rows = [["-inf", 1.0, 2.0]] + [[float(i), 0.0, 1.0] for i in range(600)]
+    raw = compact(rows)
+    result = run("probs", "-o", "csv", stdin=raw)
+    assert result.exit_code == 0, result.stderr
+    expected = softmax(np.array(rows, dtype=float), axis=1)
+    assert_allclose(csv_rows(result.stdout), expected, rtol=1e-13)
+
+    bad = raw[:-1] + b',[1,"\\"]],[",2]]'
+    result = run("probs", "-o", "csv", stdin=bad)
+    assert result.exit_code == 1
+    assert len(result.stdout.splitlines()) == len(rows)
+    assert 'column 2: "\\"]],[" is not a number (row 602 on its line)' in result.stderr
+
+
+def test_a_one_line_document_streams_in_blocks_as_it_is_read():
+    rows = [[float(i), 1.0, -1.0] for i in range(3000)]
+    source = open_scores(io.BytesIO(compact(rows)), chunk_bytes=4096)
+    blocks = list(source.blocks)
+    assert len(blocks) > 5
+    assert_allclose(np.concatenate([b.values for b in blocks]), rows)
+    assert blocks[4].line_of(0) == 1
+
+
+def test_a_long_first_line_followed_by_more_lines_is_ndjson():
+    first = compact([[1.0, 2.0]] * 40_000)  # longer than the first look at the input
+    result = run("probs", "-o", "csv", stdin=first + b"\n[3, 4]\n\n[[5, 6]]\n")
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 40_002
+
+
+def _feed_document(stdin, rows: int, width: int, first: list) -> None:
+    rng = np.random.default_rng(7)
+    step = 50_000
+    try:
+        stdin.write(b"[")
+        for start in range(0, rows, step):
+            block = rng.normal(0.0, 3.0, (step, width))
+            if start == 0:
+                first.extend(block[0].tolist())
+            body = orjson.dumps(block, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1]
+            stdin.write((b"," if start else b"") + body)
+        stdin.write(b"]")
+    finally:
+        stdin.close()
+
+
+WRAPPER = """
+import os, resource, sys
+status = os.waitpid(os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ), 0)[1]
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+sys.stderr.write(f"{os.waitstatus_to_exitcode(status)} {peak}\\n")
+"""
+
+
+def _environment() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": ROOT}
+
+
+@pytest.mark.slow
+def test_a_100_mb_document_on_one_line_streams_in_bounded_memory():
+    rows, width = 550_000, 10  # about 105 MB of JSON on one line
+    process = subprocess.Popen(
+        [sys.executable, "-c", WRAPPER, sys.executable, "-m", "softmax_cli", "-o", "csv"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_environment(),
+    )
+    first: list[float] = []
+    feeder = threading.Thread(target=_feed_document, args=(process.stdin, rows, width, first))
+    feeder.start()
+    head = process.stdout.readline()
+    lines = 1
+    while chunk := process.stdout.read(1 << 20):
+        lines += chunk.count(b"\n")
+    feeder.join()
+    status, peak_kib = process.stderr.read().decode().split()[-2:]
+    process.wait(timeout=60)
+    assert status == "0"
+    assert lines == rows
+    assert_allclose([float(v) for v in head.split(b",")], softmax(first), rtol=1e-14)
+    assert int(peak_kib) * 1024 / 1e6 <= 150
+
+
+def _first_line_within(process: subprocess.Popen, seconds: float) -> bytes | None:
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(process.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(seconds)
+    return got[0] if got else None
+
+
+def test_rows_of_a_one_line_document_come_out_before_it_ends():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "softmax_cli", "-o", "csv"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_environment(),
+    )
+    try:
+        process.stdin.write(b"[" + b"[1,2]," * 50_000)  # no newline, not closed
+        process.stdin.flush()
+        head = _first_line_within(process, 10)
+        assert head is not None and head.startswith(b"0.2689414213699951,")
+    finally:
+        process.kill()
+        process.wait()
+
+
+# --- nesting deeper than a row ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"[[[1]]]", "line 1, column 3: an array nested deeper than a row"),
+        (b"[\n [1, 2],\n [[3], 4]\n]\n", "line 3, column 3: an array nested deeper than a row"),
+        (b"[1, 2]\n[3, [[4]]]\n", "line 2, column 6: an array nested deeper than a row"),
+        (b"[" * 3000 + b"]" * 3000, "line 1, column 3: an array nested deeper than a row"),
+        (b"[" * 3000 + b"\n", "line 1, column 3: an array nested deeper than a row"),
+    ],
+)
+def test_nesting_deeper_than_a_row_is_a_located_error(raw, message):
+    result = run("probs", "-o", "csv", stdin=raw)
+    assert result.exit_code == 1
+    assert result.stderr == f"softmax: {message}\n"
+
+
+def test_json_output_is_closed_after_the_rows_before_a_nested_row():
+    result = run("probs", "-o", "json", stdin=b"[[1,2],[[3,4]]]")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["rows"] == [softmax([1, 2]).tolist()]
+    assert "column 9: an array nested deeper than a row" in result.stderr
+
+
+# --- a row that never closes -----------------------------------------------------------
+
+
+def test_a_document_cut_short_names_the_row_left_open():
+    result = run("probs", "-o", "csv", stdin=b"[[1,2],[3")
+    assert result.exit_code == 1
+    assert_allclose(csv_rows(result.stdout), [softmax([1, 2])])
+    assert result.stderr == (
+        "softmax: line 1: invalid JSON (it ends too early: "
+        "the row at line 1, column 8 is not closed)\n"
+    )
+
+
+def test_a_row_longer_than_the_line_limit_is_an_error(short_lines):
+    result = run("probs", "-o", "csv", stdin=b"[[1,2],[" + b"1," * 5000)
+    assert result.exit_code == 1
+    assert_allclose(csv_rows(result.stdout), [softmax([1, 2])])
+    assert "line 1, column 8: a row that starts here is longer than" in result.stderr
+
+
+def _ends_within(command: str, seconds: float) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        timeout=seconds,
+        env=_environment(),
+    )
+
+
+def test_endless_opening_brackets_end_with_an_error():
+    done = _ends_within(f"yes '[' | {sys.executable} -m softmax_cli", 20)
+    assert done.returncode == 1
+    assert done.stderr.decode() == "softmax: line 3, column 1: an array nested deeper than a row\n"
+
+
+@pytest.mark.slow
+def test_an_endless_row_ends_at_the_line_limit_in_bounded_memory():
+    command = (
+        f"{{ printf '[['; yes 1,; }} | {sys.executable} -c '{WRAPPER}' "
+        f"{sys.executable} -m softmax_cli"
+    )
+    done = _ends_within(command, 30)
+    lines = done.stderr.decode().splitlines()
+    assert "line 1, column 2: a row that starts here is longer than 64 MiB" in lines[0]
+    status, peak_kib = lines[-1].split()
+    assert status == "1"
+    assert int(peak_kib) * 1024 / 1e6 <= 150
+
+
+# --- every row before a bad row is written -------------------------------------------
+
+
+@pytest.mark.parametrize("indent", [None, 1])
+def test_rows_before_an_invalid_utf8_byte_are_all_written(indent):
+    good = [[1.0, 2.0]] * 50_000
+    raw = json.dumps(good, indent=indent).encode()
+    raw = raw[: raw.rindex(b"]")].rstrip() + b",[1,\xff]]"
+    result = run("probs", "-o", "csv", stdin=raw)
+    assert result.exit_code == 1
+    assert len(result.stdout.splitlines()) == 50_000
+    assert "invalid JSON (not UTF-8 text)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"[[1,2],[3,4,5]]", "line 1 has 3 values, expected 2 (row 2 on its line)"),
+        (b"[[1,2],null]", "line 1, column 8: expected an array of numbers for each row"),
+        (b"[[1,2],]", "line 1, column 7: invalid JSON (a comma with no row after it)"),
+        (b"[[1,2] [3,4]]", "line 1, column 8: invalid JSON (expected a comma between rows)"),
+    ],
+)
+def test_rows_before_a_bad_row_of_a_one_line_document_are_written(raw, message):
+    result = run("probs", "-o", "csv", stdin=raw)
+    assert result.exit_code == 1
+    assert_allclose(csv_rows(result.stdout), [softmax([1, 2])])
+    assert result.stderr == f"softmax: {message}\n"
