@@ -1,4 +1,5 @@
-"""JSON input: documents stream whatever their layout, and errors keep the rows before them."""
+"""JSON input: documents stream whatever their layout, errors keep the rows before
+them, and NDJSON objects give their scores under ``--key``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import threading
 import numpy as np
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy.special import softmax
 from typer.testing import CliRunner
@@ -29,6 +32,10 @@ def run(*args: str, stdin: bytes | str):
 
 def csv_rows(output: str) -> np.ndarray:
     return np.array([[float(v) for v in line.split(",")] for line in output.splitlines()])
+
+
+def ndjson_rows(output: str) -> list[list[float]]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
 
 
 @pytest.fixture
@@ -265,3 +272,123 @@ def test_rows_before_a_bad_row_of_a_one_line_document_are_written(raw, message):
     assert result.exit_code == 1
     assert_allclose(csv_rows(result.stdout), [softmax([1, 2])])
     assert result.stderr == f"softmax: {message}\n"
+
+
+# --- NDJSON objects and --key ----------------------------------------------------------
+
+OBJECTS = (
+    b'{"id": "a", "logits": [1, 2, 3], "meta": {"n": 1}}\n'
+    b'{"id": 7, "logits": [0, 0, "-inf"], "meta": {"n": 2}}\n'
+)
+
+
+def test_ndjson_objects_give_the_scores_under_the_key():
+    result = run("probs", "--key", "logits", "-o", "csv", stdin=OBJECTS)
+    assert result.exit_code == 0, result.stderr
+    assert_allclose(csv_rows(result.stdout), [softmax([1, 2, 3]), [0.5, 0.5, 0.0]])
+
+
+@pytest.mark.parametrize("extra", [b"", b', "ok": true'])  # true: the closer reading
+def test_ndjson_objects_travel_with_their_rows(extra):
+    raw = OBJECTS.replace(b"}}\n", b"}" + extra + b"}\n")
+    source = open_scores(io.BytesIO(raw), key="logits", keep=["id", "meta"])
+    (block,) = list(source.blocks)
+    assert source.kept_names == ["id", "meta"]
+    assert block.kept == [["a", '{"n":1}'], ["7", '{"n":2}']]
+    assert [found["id"] for found in block.objects] == ["a", 7]
+    assert block.objects[1]["meta"] == {"n": 2}
+    assert_allclose(block.values, [[1, 2, 3], [0, 0, -np.inf]])
+
+
+def test_an_object_without_key_asks_for_one():
+    result = run("probs", "-o", "csv", stdin=OBJECTS)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "softmax: line 1: a JSON object; name the key holding the scores with --key\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b'{"scores": [1, 2, 3]}', 'line 3: no key "logits" in this object'),
+        (b'{"logits": 5}', 'line 3: "logits" is not an array of numbers'),
+        (b'{"logits": []}', 'line 3: "logits" is not an array of numbers'),
+        (b'{"logits": [1, true, 3]}', 'line 3, column 2: "logits": true is not a number'),
+        (b'{"logits": [1, 2]}', 'line 3 has 2 values under "logits", expected 3'),
+        (b"[1, 2, 3]", 'line 3: expected a JSON object with the key "logits"'),
+        (b'{"logits": [1, 2, 3]', "line 3, column 21: invalid JSON"),
+    ],
+)
+def test_a_bad_object_is_a_located_error_naming_the_key(line, message):
+    result = run("probs", "--key", "logits", "-o", "csv", stdin=OBJECTS + line + b"\n")
+    assert result.exit_code == 1
+    assert len(result.stdout.splitlines()) == 2
+    assert result.stderr.startswith(f"softmax: {message}")
+
+
+def test_a_kept_key_missing_from_an_object_is_named():
+    raw = OBJECTS + b'{"logits": [1, 2, 3]}\n'
+    result = run("probs", "--key", "logits", "--keep", "id", "-o", "csv", stdin=raw)
+    assert result.exit_code == 1
+    assert result.stderr == 'softmax: line 3: no key "id" to keep\n'
+
+
+@pytest.mark.parametrize("raw", [b"1,2,3\n4,5,6\n", b"[1, 2, 3]\n"])
+def test_key_without_ndjson_objects_is_a_usage_error(raw):
+    result = run("probs", "--key", "logits", stdin=raw)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("softmax probs: --key: needs NDJSON objects")
+
+
+# --- the property: whatever the layout, exit 0 means every row is softmax of its input --
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def documents(draw):
+    width = draw(st.integers(1, 5))
+    rows = draw(st.lists(st.lists(finite, min_size=width, max_size=width), min_size=1, max_size=30))
+    layout = draw(st.sampled_from(["compact", "pretty", "split", "ndjson", "objects"]))
+    args: list[str] = []
+    if layout == "compact":
+        raw = compact(rows)
+    elif layout == "pretty":
+        raw = json.dumps(rows, indent=draw(st.integers(0, 4))).encode()
+    elif layout == "ndjson":
+        raw = b"".join(compact(row) + b"\n" for row in rows)
+    elif layout == "objects":
+        args = ["--key", "x"]
+        raw = b"".join(
+            json.dumps({"id": i, "x": row}).encode() + b"\n" for i, row in enumerate(rows)
+        )
+    else:  # random white space, newlines included, between every two tokens
+        tokens = [b"["] + [t for row in rows for t in (b"[", *_values(row), b"]", b",")][:-1]
+        spaces = st.sampled_from([b"", b" ", b"\n", b"\t", b"\r\n", b" \n  "])
+        raw = b"".join(token + draw(spaces) for token in tokens) + b"]"
+    if draw(st.booleans()):  # junk: a row nested too deep, somewhere
+        at = draw(st.integers(0, len(rows) - 1))
+        junk = list(rows)
+        junk[at] = [rows[at]]
+        raw = compact(junk) if layout != "objects" else raw.replace(b'"x": [', b'"x": [[', 1)
+    return rows, raw, args
+
+
+def _values(row):
+    return [t for value in row for t in (repr(value).encode(), b",")][:-1]
+
+
+@given(documents())
+def test_exit_0_means_every_row_is_the_softmax_of_its_input(case):
+    rows, raw, args = case
+    result = run("probs", "-o", "ndjson", *args, stdin=raw)
+    written = ndjson_rows(result.stdout)
+    if result.exit_code == 0:
+        assert len(written) == len(rows)
+    else:
+        assert result.exit_code == 1 and len(written) < len(rows)
+    for got, row in zip(written, rows, strict=False):
+        if isinstance(got, dict):
+            got = got["probs"]
+        assert_allclose(got, softmax(np.array(row)), rtol=1e-12, atol=1e-300)

@@ -6,7 +6,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
 import numpy as np
@@ -528,3 +528,118 @@ def _nothing_after(rest: bytes, line: int, more: Iterator[tuple[bytes, None]]) -
             where = line + text.count(b"\n", 0, len(text) - len(stripped))
             raise DataError("extra data after the JSON document", line=where)
         line += text.count(b"\n")
+
+
+# --- NDJSON objects: the scores under one key ------------------------------------------
+
+_NOT_NUMBERS = re.compile(rb"true|false|null")
+
+
+def _kept_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    import orjson
+
+    return orjson.dumps(value).decode()
+
+
+def object_blocks(
+    chunks: Iterator[tuple[bytes, int]], key: str | None, keep: Sequence[str] = ()
+) -> Iterator[Block]:
+    """NDJSON objects: each line's scores are ``obj[key]``; the objects travel with them."""
+    width: int | None = None
+    shown = json.dumps(key)
+    for raw, first_line in chunks:
+        lines = raw.split(b"\n")
+        numbers = [first_line + i for i, line in enumerate(lines) if not is_blank(line)]
+        texts = [line for line in lines if not is_blank(line)]
+        if not texts:
+            continue
+        if key is None:
+            raise DataError(_OBJECT_WITHOUT_KEY, line=numbers[0])
+        fast = _fast_objects(raw, texts, key, keep, width)
+        if fast is not None:
+            values, objects, kept = fast
+            width = values.shape[1]
+            yield Block(
+                values=values,
+                first_line=numbers[0],
+                line_numbers=lambda numbers=numbers: numbers,
+                kept=kept,
+                objects=objects,
+            )
+            continue
+        rows: list[list[float]] = []
+        objects = []
+        kept = []
+        error: DataError | None = None
+        for number, text in zip(numbers, texts, strict=True):
+            try:
+                try:
+                    found = json_loads(text)
+                except ValueError as problem:
+                    raise _json_error(problem, text, number) from None
+                if not isinstance(found, dict):
+                    raise DataError(f"expected a JSON object with the key {shown}", line=number)
+                if key not in found:
+                    raise DataError(f"no key {shown} in this object", line=number)
+                scores = found[key]
+                if not isinstance(scores, list) or not scores:
+                    raise DataError(f"{shown} is not an array of numbers", line=number)
+                try:
+                    row = [_json_number(v, number, c) for c, v in enumerate(scores, 1)]
+                except DataError as problem:
+                    raise DataError(
+                        f"{shown}: {problem.message}", line=number, column=problem.column
+                    ) from None
+                width = width or len(row)
+                if len(row) != width:
+                    raise DataError(
+                        f"line {number} has {len(row)} values under {shown}, expected {width}",
+                        line=number,
+                        placed=True,
+                    )
+                missing = [name for name in keep if name not in found]
+                if missing:
+                    raise DataError(f"no key {json.dumps(missing[0])} to keep", line=number)
+            except DataError as problem:
+                error = problem
+                break
+            rows.append(row)
+            objects.append(found)
+            kept.append([_kept_text(found[name]) for name in keep])
+        if rows:
+            done = numbers[: len(rows)]
+            yield Block(
+                values=np.array(rows, dtype=np.float64),
+                first_line=done[0],
+                line_numbers=lambda done=done: done,
+                kept=kept if keep else None,
+                objects=objects,
+            )
+        if error is not None:
+            raise error
+
+
+def _fast_objects(
+    raw: bytes, texts: list[bytes], key: str, keep: Sequence[str], width: int | None
+) -> tuple[FloatArray, list[dict], list[list[str]] | None] | None:
+    """A chunk of well-formed objects read in one orjson call; None for a closer look."""
+    if _NOT_NUMBERS.search(raw):
+        return None
+    import orjson
+
+    try:
+        objects = orjson.loads(b"[" + b",".join(texts) + b"]")
+        if not all(type(found) is dict for found in objects):
+            return None
+        scores = [found[key] for found in objects]
+        if not all(type(row) is list for row in scores):
+            return None
+        values = np.array(scores, dtype=np.float64)
+        kept = [[_kept_text(found[name]) for name in keep] for found in objects] if keep else None
+    except (ValueError, TypeError, KeyError):
+        return None
+    if values.ndim != 2 or not values.shape[1] or values.shape[1] != (width or values.shape[1]):
+        return None
+    return values, objects, kept

@@ -10,7 +10,7 @@ from softmax_cli.errors import InputUsageError
 
 from .blocks import Format, ScoreSource, looks_numeric
 from .delimited import Layout, delimited_blocks, resolve_label_column, single_vector_block
-from .json_rows import json_document_blocks, json_loads, ndjson_blocks
+from .json_rows import json_document_blocks, json_loads, ndjson_blocks, object_blocks
 from .peek import Replay, peek_first_line
 from .text import (
     CHUNK_BYTES,
@@ -43,11 +43,16 @@ def open_scores(
     if not body:
         raise InputUsageError("no scores in the input")
     stream = Replay(head, stream)
-    if body[:1] == b"[" and delimiter is None and not header:
+    keep = [name for item in keep for name in ([item] if isinstance(item, str) else item)]
+    if body[:1] in (b"[", b"{") and delimiter is None and not header:
         if label_column is not None:
             raise InputUsageError("--label-column needs delimited text; JSON input has no columns")
         first_line = body.split(b"\n", 1)[0]
-        return _json_source(stream, first_line, whole, chunk_bytes)
+        return _json_source(stream, first_line, whole, key, keep, chunk_bytes)
+    if key is not None:
+        raise InputUsageError(
+            "needs NDJSON objects (one per line); the input is delimited text", option="--key"
+        )
     chunks = line_chunks(stream, chunk_bytes)
     seen: list[tuple[bytes, int]] = []
     first_text: bytes | None = None
@@ -67,8 +72,29 @@ def open_scores(
     )
 
 
-def _json_source(stream: BinaryIO, first_line: bytes, whole: bool, chunk_bytes: int) -> ScoreSource:
-    """JSON input: NDJSON arrays, or one document streamed by bracket depth."""
+def _json_source(
+    stream: BinaryIO,
+    first_line: bytes,
+    whole: bool,
+    key: str | None,
+    keep: Sequence[str],
+    chunk_bytes: int,
+) -> ScoreSource:
+    """JSON input: NDJSON objects, NDJSON arrays, or one document streamed by bracket depth."""
+    if first_line.startswith(b"{"):
+        blocks = object_blocks(line_chunks(stream, chunk_bytes), key, keep)
+        return ScoreSource(
+            blocks=blocks, format=Format.NDJSON, kept_names=list(keep) if keep else None
+        )
+    if key is not None:
+        raise InputUsageError(
+            "needs NDJSON objects (one per line); the input holds JSON arrays", option="--key"
+        )
+    if keep:
+        raise InputUsageError(
+            "JSON arrays have no named fields to keep; use NDJSON objects or delimited text",
+            option="--keep",
+        )
     if whole:
         try:
             json_loads(first_line)
