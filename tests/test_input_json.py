@@ -20,6 +20,7 @@ from scipy.special import softmax
 from typer.testing import CliRunner
 
 from softmax_cli.cli import app
+from softmax_cli.errors import DataError
 from softmax_cli.readers import open_scores, text
 
 runner = CliRunner()
@@ -80,6 +81,23 @@ def test_a_one_line_document_streams_in_blocks_as_it_is_read():
     assert len(blocks) > 5
     assert_allclose(np.concatenate([b.values for b in blocks]), rows)
     assert blocks[4].line_of(0) == 1
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 7, 64])
+def test_strings_split_across_reads_keep_their_place(chunk):
+    raw = b'[["-inf", 1], ["\\u002d1", 2], [3, "1e\\u0030"]]'
+    source = open_scores(io.BytesIO(raw), chunk_bytes=chunk)
+    values = np.concatenate([block.values for block in source.blocks])
+    assert_allclose(values, [[-np.inf, 1], [-1, 2], [3, 1]])
+
+    raw = b'[[1, 2], ["\\\\\\"]],[", 3], [4, 5]]'
+    source = open_scores(io.BytesIO(raw), chunk_bytes=chunk)
+    blocks = []
+    with pytest.raises(DataError) as caught:
+        blocks.extend(source.blocks)
+    assert_allclose(np.concatenate([block.values for block in blocks]), [[1, 2]])
+    expected = 'line 1, column 1: "\\\\\\"]],[" is not a number (row 2 on its line)'
+    assert str(caught.value) == expected
 
 
 def test_a_long_first_line_followed_by_more_lines_is_ndjson():
