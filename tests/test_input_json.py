@@ -107,6 +107,13 @@ def test_a_long_first_line_followed_by_more_lines_is_ndjson():
     assert len(result.stdout.splitlines()) == 40_002
 
 
+@pytest.mark.parametrize("chunk", [3, 7, 8, 64])
+def test_ndjson_after_a_first_line_read_in_pieces_is_not_lost(chunk):
+    source = open_scores(io.BytesIO(b"[[1,2]]\n[3,4]\n[[5,6]]"), chunk_bytes=chunk)
+    values = np.concatenate([block.values for block in source.blocks])
+    assert_allclose(values, [[1, 2], [3, 4], [5, 6]])
+
+
 def _feed_document(stdin, rows: int, width: int, first: list) -> None:
     rng = np.random.default_rng(7)
     step = 50_000

@@ -518,13 +518,19 @@ def json_document_blocks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> It
     else:
         raise document.ends_too_early()
     rest = bytes(document.buffer)
-    line_end = rest.find(b"\n")
-    if document.close_line == document.open_line and not rest[: max(line_end, 0)].strip():
-        if line_end >= 0:  # more lines may follow: NDJSON whose first line was long
+    if document.close_line == document.open_line:
+        # A document on one line may be the first line of NDJSON: the rest of its line decides.
+        while b"\n" not in rest and not rest.strip():
+            more = next(source, None)
+            if more is None:
+                return
+            rest += more
+        line_end = rest.find(b"\n")
+        if not rest[: max(line_end, 0)].strip():
             chunks = line_chunks(Replay(rest[line_end + 1 :], stream), chunk_bytes)
             shifted = ((raw, start + document.close_line) for raw, start in chunks)
             yield from ndjson_blocks(shifted, document.width)
-        return
+            return
     _nothing_after(rest, document.close_line, ((more, None) for more in source))
 
 
