@@ -417,3 +417,18 @@ def test_exit_0_means_every_row_is_the_softmax_of_its_input(case):
         if isinstance(got, dict):
             got = got["probs"]
         assert_allclose(got, softmax(np.array(row)), rtol=1e-12, atol=1e-300)
+
+
+@given(documents(), st.integers(1, 64))
+def test_any_read_size_gives_the_same_rows_or_an_error(case, chunk):
+    rows, raw, args = case
+    source = open_scores(io.BytesIO(raw), chunk_bytes=chunk, key=args[1] if args else None)
+    read: list[np.ndarray] = []
+    try:
+        read.extend(block.values for block in source.blocks)
+    except DataError:
+        got = np.concatenate(read) if read else np.empty((0, len(rows[0])))
+        assert len(got) < len(rows)
+        assert_allclose(got, np.array(rows)[: len(got)], rtol=0)
+        return
+    assert_allclose(np.concatenate(read), rows, rtol=0)
