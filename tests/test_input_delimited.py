@@ -63,9 +63,17 @@ def test_a_header_with_data_rows_has_no_note():
 
 
 def test_a_header_whose_field_count_differs_from_the_next_line_is_a_located_error():
-    result = run("probs", "-o", "csv", data='{"logits":[2 1]}\n1,2,3\n')
+    result = run("probs", "-o", "csv", data="logits of a model\n1,2,3\n")
     assert result.exit_code == 1
     assert result.stderr == "softmax: line 2 has 3 values, but the header on line 1 has 1\n"
+
+
+def test_a_json_object_line_is_not_a_header_but_asks_for_key():
+    result = run("probs", "-o", "csv", data='{"logits":[2,1]}\n')
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "softmax: line 1: a JSON object; name the key holding the scores with --key\n"
+    )
     assert result.stdout == ""
 
 

@@ -6,7 +6,8 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import BinaryIO
 
 import numpy as np
 
@@ -14,7 +15,8 @@ from softmax_cli.errors import DataError
 from softmax_cli.numerics import FloatArray
 
 from .blocks import Block, parse_number
-from .text import is_blank, line_numbers_of
+from .peek import Replay, raw_chunks
+from .text import CHUNK_BYTES, is_blank, line_chunks, line_numbers_of
 
 
 def json_loads(raw: bytes | str) -> object:
@@ -27,7 +29,14 @@ def json_loads(raw: bytes | str) -> object:
         pass
     except ValueError:
         pass
-    return json.loads(raw)
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+_OBJECT_WITHOUT_KEY = "a JSON object; name the key holding the scores with --key"
+_NESTED = "an array nested deeper than a row"
 
 
 def _json_number(value: object, line: int, column: int) -> float:
@@ -49,6 +58,8 @@ def _json_number(value: object, line: int, column: int) -> float:
 
 def _json_rows(document: object, line: int) -> list[list[float]]:
     """Rows from one JSON value on ``line``: an array of numbers, or an array of such arrays."""
+    if isinstance(document, dict):
+        raise DataError(_OBJECT_WITHOUT_KEY, line=line)
     if not isinstance(document, list):
         raise DataError("expected a JSON array of numbers or of arrays", line=line)
     if not document or any(item == [] for item in document):
@@ -63,7 +74,15 @@ def _json_rows(document: object, line: int) -> list[list[float]]:
     return [[_json_number(value, line, column) for column, value in enumerate(document, start=1)]]
 
 
-_SUSPECT_JSON = re.compile(rb'true|false|null|"|NaN|Infinity')
+# A byte of each token NumPy would turn into a number without complaint (true,
+# false, null, strings) or orjson rejects (NaN, Infinity); plain JSON numbers have
+# none of them.  Looking for single bytes is a memchr each, far faster than a regex.
+_SUSPECT_BYTES = (b'"', b"u", b"a", b"N", b"I")
+
+
+def _suspect(body: bytes) -> bool:
+    """True when ``body`` may hold more than plain JSON numbers."""
+    return any(byte in body for byte in _SUSPECT_BYTES)
 
 
 def _plain_json_rows(body: bytes) -> FloatArray | None:
@@ -72,7 +91,7 @@ def _plain_json_rows(body: bytes) -> FloatArray | None:
     Anything that needs a closer look (strings, ``null``, ``NaN`` tokens, ragged or
     empty or nested rows) returns None, and the caller reads it value by value.
     """
-    if _SUSPECT_JSON.search(body):
+    if _suspect(body):
         return None
     import orjson
 
@@ -83,8 +102,8 @@ def _plain_json_rows(body: bytes) -> FloatArray | None:
     return table if table.ndim == 2 and table.shape[1] else None
 
 
-def ndjson_blocks(chunks: Iterator[tuple[bytes, int]]) -> Iterator[Block]:
-    width: int | None = None
+def ndjson_blocks(chunks: Iterator[tuple[bytes, int]], width: int | None = None) -> Iterator[Block]:
+    """NDJSON of arrays: each line one row (or an array of rows); ``width`` if already known."""
     for raw, first_line in chunks:
         lines = raw.split(b"\n")
         fast = _plain_json_rows(b",".join(line for line in lines if not is_blank(line)))
@@ -102,24 +121,27 @@ def ndjson_blocks(chunks: Iterator[tuple[bytes, int]]) -> Iterator[Block]:
                 continue
             number = first_line + offset
             try:
-                try:
-                    value = json_loads(line)
-                except ValueError as problem:
-                    raise _json_error(problem, line, number) from None
-                for row in _json_rows(value, number):
-                    if width is None:
-                        width = len(row)
-                    if len(row) != width:
-                        raise DataError(
-                            f"line {number} has {len(row)} values, expected {width}",
-                            line=number,
-                            placed=True,
-                        )
-                    rows.append(row)
-                    numbers.append(number)
+                found = _line_rows(line, number)
+                expected = width or len(found[0])
+                bad = next((row for row in found if len(row) != expected), None)
+                if bad is not None:
+                    raise DataError(
+                        f"line {number} has {len(bad)} values, expected {expected}",
+                        line=number,
+                        placed=True,
+                    )
             except DataError as problem:
                 error = problem
+                if line.lstrip()[1:].lstrip()[:1] == b"[":
+                    # A line of rows: read it as a document, for the rows before the bad one.
+                    found, error = _rows_of_line(line, number, width)
+                    rows += found
+                    numbers += [number] * len(found)
+                    error = error or problem
                 break
+            width = expected
+            rows += found
+            numbers += [number] * len(found)
         if rows:
             yield Block(
                 values=np.array(rows, dtype=np.float64),
@@ -128,6 +150,39 @@ def ndjson_blocks(chunks: Iterator[tuple[bytes, int]]) -> Iterator[Block]:
             )
         if error is not None:
             raise error
+
+
+def _line_rows(line: bytes, number: int) -> list[list[float]]:
+    """The rows of one NDJSON line: an array of numbers, or an array of such arrays."""
+    try:
+        value = json_loads(line)
+    except ValueError as problem:
+        nested = _nested_error(line, number)
+        raise nested or _json_error(problem, line, number) from None
+    try:
+        return _json_rows(value, number)
+    except DataError as problem:
+        raise _nested_error(line, number) or problem from None
+
+
+def _rows_of_line(
+    line: bytes, number: int, width: int | None
+) -> tuple[list[list[float]], DataError | None]:
+    """A line holding an array of rows, read as a document: the rows before its first
+    bad row, and that row's error."""
+    document = _Document()
+    document.line, document.width = number, width
+    rows: list[list[float]] = []
+    try:
+        for block in document.feed(line):
+            rows += block.values.tolist()
+        if document.close_line is None:
+            raise document.ends_too_early()
+        if document.buffer.strip():
+            raise DataError("extra data after the JSON array", line=number)
+    except DataError as problem:
+        return rows, problem
+    return rows, None
 
 
 def _json_reason(problem: ValueError) -> str:
@@ -152,151 +207,455 @@ def _json_error(problem: ValueError, raw: bytes, first_line: int) -> DataError:
     return DataError(f"invalid JSON ({reason})", line=line, column=column)
 
 
-def _json_vector(raw: bytes, first_line: int) -> Iterator[Block]:
-    """A JSON array of numbers, read whole: it is one vector, as a single column is."""
-    try:
-        document = json_loads(raw)
-    except ValueError as problem:
-        raise _json_error(problem, raw, first_line) from None
-    (row,) = _json_rows(document, first_line)  # its first item is no array: one row or an error
-    yield Block(values=np.array([row], dtype=np.float64), first_line=first_line)
+# --- a JSON document, streamed by bracket depth over raw bytes ---------------------
+
+_STRING_STOP = re.compile(rb'["\\]')
+_OPEN, _CLOSE, _NEWLINE = ord("["), ord("]"), ord("\n")
 
 
-def _newline_counts(piece: bytes) -> np.ndarray:
-    """How many newlines come before each byte of ``piece`` (for placing rows)."""
-    return np.cumsum(np.frombuffer(piece, dtype=np.uint8) == ord("\n"))
+class _Depth:
+    """Bracket depth over raw bytes outside strings; the state carries across chunks."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.in_string = False
+        self.escaped = False  # a backslash inside a string ended the last chunk
+
+    def step(self, data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return where the brackets outside strings are, +1 or -1 for each, and the
+        depth after each (only brackets are counted: a small fraction of the bytes)."""
+        codes = np.frombuffer(data, dtype=np.uint8)
+        at = np.flatnonzero((codes == _OPEN) | (codes == _CLOSE))
+        bounds = self._strings(data)
+        if bounds is not None and len(at):
+            at = at[np.searchsorted(bounds, at, side="right") % 2 == 0]
+        sign = np.where(codes[at] == _OPEN, 1, -1)
+        depth = np.cumsum(sign) + self.depth
+        if len(depth):
+            self.depth = int(depth[-1])
+        return at, sign, depth
+
+    def _strings(self, data: bytes) -> np.ndarray | None:
+        """Where JSON strings start and end (past the quote), or None when there is none
+        (the usual case): a byte is inside one when an odd number of bounds is at or
+        before it."""
+        if not self.in_string and b'"' not in data:
+            return None
+        size = len(data)
+        bounds: list[int] = []
+        start, at = (0, 0) if self.in_string else (-1, 0)
+        if self.in_string and self.escaped:
+            at, self.escaped = 1, False
+        while True:
+            if start < 0:
+                start = data.find(b'"', at)
+                if start < 0:
+                    break
+                at = start + 1
+                continue
+            stop = _STRING_STOP.search(data, at)
+            if stop is None:
+                break
+            end = stop.start()
+            if data[end] == ord("\\"):
+                if end + 1 >= size:
+                    self.escaped = True
+                    break
+                at = end + 2
+                continue
+            bounds += [start, end + 1]
+            start, at = -1, end + 1
+        self.in_string = start >= 0
+        if self.in_string:
+            bounds.append(start)
+        return np.array(bounds, dtype=np.int64)
 
 
-def _rows_before(piece: bytes, problem: ValueError) -> list[object]:
-    """The whole rows before a JSON syntax error in ``piece``, parsed; [] if none can be."""
-    position = getattr(problem, "pos", None)  # counts the "[" put in front of the piece
-    cut = piece.rfind(b"]", 0, position - 1) if position else -1
-    if cut < 0:
-        return []
-    try:
-        parsed = json_loads(b"[" + piece[: cut + 1] + b"]")
-    except ValueError:
-        return []
-    return parsed if isinstance(parsed, list) else []
+def _nested_error(raw: bytes, line: int, allowed: int = 2) -> DataError | None:
+    """The first ``[`` of one line that opens deeper than ``allowed``, as an error."""
+    at, sign, depth = _Depth().step(raw)
+    deep = at[(sign > 0) & (depth > allowed)]
+    if not len(deep):
+        return None
+    return DataError(_NESTED, line=line, column=int(deep[0]) + 1)
 
 
-def _document_rows(
-    piece: bytes, first_line: int, width: int | None
-) -> tuple[Block | None, int | None, DataError | None]:
-    """The rows of a run of whole inner arrays ``[..], [..]`` of a JSON document.
+def _too_long(line: int, column: int) -> DataError:
+    from .text import MAX_LINE_BYTES  # read when needed, so a test can lower it
 
-    Returns the rows before the first bad one (if any), the row width, and the error
-    of the bad row, so that the rows before it are written before the error is raised.
-    """
-    starts = [match.start() for match in re.finditer(rb"\[", piece)]
-
-    def line_numbers() -> list[int]:
-        before = _newline_counts(piece)
-        return [first_line + int(before[start]) for start in starts]
-
-    fast = _plain_json_rows(piece)
-    if fast is not None and fast.shape[1] == (width or fast.shape[1]):
-        block = Block(values=fast, first_line=first_line, line_numbers=line_numbers)
-        return block, fast.shape[1], None
-    error: DataError | None = None
-    try:
-        parsed = json_loads(b"[" + piece + b"]")
-    except ValueError as problem:
-        error = _json_error(problem, b" " + piece, first_line)
-        parsed = _rows_before(piece, problem)
-    lines = line_numbers()
-    rows: list[list[float]] = []
-    for index, row in enumerate(parsed):
-        line = lines[index] if index < len(lines) else first_line
-        try:
-            if not isinstance(row, list) or not row:
-                raise DataError("expected a non-empty array of numbers", line=line)
-            values = [_json_number(value, line, column) for column, value in enumerate(row, 1)]
-            width = width or len(values)
-            if len(values) != width:
-                raise DataError(
-                    f"line {line} has {len(values)} values, expected {width}",
-                    line=line,
-                    placed=True,
-                )
-        except DataError as problem:
-            error = problem
-            break
-        rows.append(values)
-    if not rows:
-        return None, width, error
-    block = Block(
-        values=np.array(rows, dtype=np.float64), first_line=first_line, line_numbers=lambda: lines
+    limit = MAX_LINE_BYTES >> 20
+    return DataError(
+        f"a row that starts here is longer than {limit} MiB (is it ever closed?)",
+        line=line,
+        column=column,
     )
-    return block, width, error
 
 
-def _closing_bracket(text: bytes) -> int:
-    """Index of the first ``]`` that closes more than it opens: the end of the document."""
-    codes = np.frombuffer(text, dtype=np.uint8)
-    running = np.cumsum((codes == ord("[")).astype(np.int64) - (codes == ord("]")))
-    return int(np.argmax(running < 0))
+class _Document:
+    """Reads one JSON array of arrays, cutting rows after each complete inner array.
+
+    ``buffer`` holds the bytes not yet made rows: at most the unfinished row and
+    the chunk being read, so memory is bounded by the longest row.
+    """
+
+    def __init__(self, first_line: int = 1) -> None:
+        self.buffer = bytearray()
+        self.line = first_line  # where buffer[0] is
+        self.column = 1
+        self.depth = _Depth()
+        self.opened = False
+        self.vector: bool | None = None  # an array of numbers (one row) or of rows
+        self.starts: list[int] = []  # offsets in ``buffer`` of rows begun but not closed
+        self.rows = 0  # rows read so far, for placing errors on long lines
+        self.last_line = 0  # the line the last row ended on
+        self.width: int | None = None
+        self.open_line = first_line
+        self.close_line: int | None = None  # set once the document is closed
+
+    def where(self, position: int, text: bytes | bytearray | None = None) -> tuple[int, int]:
+        """Line and column of ``buffer[position]``."""
+        text = self.buffer if text is None else text
+        newlines = text.count(b"\n", 0, position)
+        if not newlines:
+            return self.line, self.column + position
+        return self.line + newlines, position - text.rfind(b"\n", 0, position)
+
+    def advance(self, cut: int) -> None:
+        """Forget ``buffer[:cut]``, keeping track of the line and column after it."""
+        newline = self.buffer.rfind(b"\n", 0, cut)
+        if newline >= 0:
+            self.line += self.buffer.count(b"\n", 0, cut)
+            self.column = cut - newline
+        else:
+            self.column += cut
+        del self.buffer[:cut]
+        self.starts = [start - cut for start in self.starts]
+
+    def feed(self, data: bytes) -> Iterator[Block]:
+        """Rows completed by ``data``; sets ``close_line`` when the document ends."""
+        from .text import MAX_LINE_BYTES  # read when needed, so a test can lower it
+
+        scanned = len(self.buffer)
+        self.buffer += data
+        if self.vector is None:
+            body = self.buffer.lstrip()
+            if not self.opened:
+                self.advance(len(self.buffer) - len(body))  # to the opening bracket
+                if not body:
+                    return
+                self.opened, self.open_line = True, self.line
+                scanned = 0
+            if not body[1:].lstrip():
+                return
+            self.vector = body[1:].lstrip()[:1] != b"["
+            scanned = 0
+        size = len(self.buffer) - scanned
+        at, sign, depth = self.depth.step(bytes(self.buffer[scanned:]))
+        opening = sign > 0
+        opens, open_depth = at[opening], depth[opening]
+        closes, close_depth = at[~opening], depth[~opening]
+        deep = opens[open_depth > 2]
+        ends = closes[close_depth == 0]
+        stop = min(int(deep[0]) if len(deep) else size, int(ends[0]) if len(ends) else size)
+        if not self.vector:
+            starts = opens[(open_depth == 2) & (opens < stop)] + scanned
+            row_ends = closes[(close_depth == 1) & (closes < stop)] + scanned
+            self.starts.extend(starts.tolist())
+            if len(row_ends):
+                spans = list(zip(self.starts, row_ends.tolist(), strict=False))
+                self.starts = self.starts[len(spans) :]
+                cut = spans[-1][1] + 1
+                piece = bytes(self.buffer[:cut])
+                yield from self._rows(piece, spans)
+                self.advance(cut)
+                scanned -= cut
+        if stop < size:
+            at = stop + scanned
+            if len(deep) and stop == deep[0]:
+                line, column = self.where(at)
+                raise DataError(_NESTED, line=line, column=column)
+            if self.vector:
+                yield self._vector(bytes(self.buffer[: at + 1]))
+            else:
+                self._gap(self.buffer, 0, at, final=True)
+            self.close_line = self.where(at)[0]
+            self.advance(at + 1)
+            return
+        if len(self.buffer) > MAX_LINE_BYTES:
+            start = self.starts[0] if self.starts else 0
+            raise _too_long(*self.where(start))
+
+    def ends_too_early(self) -> DataError:
+        """The input ended inside the document: say where, and which row is left open."""
+        last = self.line + self.buffer.rstrip().count(b"\n")
+        if self.starts:
+            line, column = self.where(self.starts[0])
+            what = f"the row at line {line}, column {column} is not closed"
+        else:
+            what = "the document is not closed"
+        return DataError(f"invalid JSON (it ends too early: {what})", line=last)
+
+    def _gap(self, text: bytes | bytearray, begin: int, end: int, final: bool = False) -> None:
+        """Check what lies between two rows: one comma (none before the first or after the last)."""
+        if self.rows == 0 and not final:
+            begin = text.index(b"[", begin) + 1  # the document's own bracket
+        gap = bytes(text[begin:end])
+        at = len(gap) - len(gap.lstrip())
+        comma = self.rows > 0 and gap.startswith(b",", at)
+        if comma:
+            at += 1
+            at += len(gap) - at - len(gap[at:].lstrip())
+        if at < len(gap):  # something besides the comma
+            message = "expected an array of numbers for each row"
+            if gap.startswith(b",", at):
+                message = "invalid JSON (a comma with no row before it)"
+        elif final and comma:
+            at, message = gap.rindex(b","), "invalid JSON (a comma with no row after it)"
+        elif not final and self.rows and not comma:
+            message = "invalid JSON (expected a comma between rows)"
+        else:
+            return
+        line, column = self.where(begin + at, text)
+        raise DataError(message, line=line, column=column)
+
+    def _rows(self, piece: bytes, spans: list[tuple[int, int]]) -> Iterator[Block]:
+        """The rows of ``piece`` (whole rows at ``spans``); good rows first, then any error."""
+        starts = [start for start, _ in spans]
+        line = self.line
+
+        def line_numbers() -> list[int]:
+            before = np.cumsum(np.frombuffer(piece, dtype=np.uint8) == _NEWLINE)
+            return [line + int(before[start]) for start in starts]
+
+        first = spans[0][0]
+        lead = piece[:first].strip()
+        if lead == (b"," if self.rows else b"["):
+            table = _plain_json_rows(piece[first:])
+            if table is not None and len(table) == len(spans):
+                if table.shape[1] == (self.width or table.shape[1]):
+                    self.width = table.shape[1]
+                    self.rows += len(spans)
+                    self.last_line = self.where(spans[-1][1], piece)[0]
+                    yield Block(values=table, first_line=line, line_numbers=line_numbers)
+                    return
+        rows: list[list[float]] = []
+        numbers: list[int] = []
+        error: DataError | None = None
+        previous = 0
+        for start, end in spans:
+            try:
+                self._gap(piece, previous, start)
+                at_line = self.where(start, piece)[0]
+                numbers.append(at_line)
+                rows.append(self._row(piece[start : end + 1], start, piece, at_line))
+                self.last_line = self.where(end, piece)[0]
+            except DataError as problem:
+                numbers = numbers[: len(rows)]
+                error = problem
+                break
+            self.rows += 1
+            previous = end + 1
+        if rows:
+            yield Block(
+                values=np.array(rows, dtype=np.float64),
+                first_line=numbers[0],
+                line_numbers=lambda: numbers,
+            )
+        if error is not None:
+            raise error
+
+    def _row(self, raw: bytes, start: int, piece: bytes, line: int) -> list[float]:
+        """One row's numbers, its errors placed (a row sharing its line names its number)."""
+        try:
+            value = json_loads(raw)
+        except ValueError as problem:
+            if isinstance(problem, UnicodeDecodeError):
+                position, reason = problem.start, "not UTF-8 text"
+            else:
+                position, reason = getattr(problem, "pos", None) or 0, _json_reason(problem)
+            at_line, at_column = self.where(start + position, piece)
+            raise DataError(f"invalid JSON ({reason})", line=at_line, column=at_column) from None
+        whose = "" if line != self.last_line else f" (row {self.rows + 1} on its line)"
+        if not value:
+            raise DataError("an empty array holds no scores" + whose, line=line)
+        try:
+            values = [_json_number(item, line, index) for index, item in enumerate(value, 1)]
+        except DataError as problem:
+            raise DataError(problem.message + whose, line=line, column=problem.column) from None
+        self.width = self.width or len(values)
+        if len(values) != self.width:
+            raise DataError(
+                f"line {line} has {len(values)} values, expected {self.width}{whose}",
+                line=line,
+                placed=True,
+            )
+        return values
+
+    def _vector(self, raw: bytes) -> Block:
+        """A JSON array of numbers, read whole: it is one vector, as a single column is."""
+        try:
+            document = json_loads(raw)
+        except ValueError as problem:
+            raise _json_error(problem, raw, self.line) from None
+        (row,) = _json_rows(document, self.line)  # no item is an array: one row or an error
+        self.width = len(row)
+        return Block(values=np.array([row], dtype=np.float64), first_line=self.line)
 
 
-def _nothing_after(rest: bytes, line: int, more: Iterator[tuple[bytes, int]]) -> None:
+def json_document_blocks(
+    stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES, first_line: int = 1
+) -> Iterator[Block]:
+    """A JSON document streamed: rows are cut after each complete inner array ``[...]``.
+
+    Depth is counted over raw bytes, not lines, so a document on one line of any
+    length streams in memory bounded by its longest row.  A document on one line
+    may be followed by more lines: that is NDJSON, read on as such.
+    """
+    document = _Document(first_line)
+    source = raw_chunks(stream, chunk_bytes)
+    for data in source:
+        yield from document.feed(data)
+        if document.close_line is not None:
+            break
+    else:
+        raise document.ends_too_early()
+    rest = bytes(document.buffer)
+    if document.close_line == document.open_line:
+        # A document on one line may be the first line of NDJSON: the rest of its line decides.
+        while b"\n" not in rest and not rest.strip():
+            more = next(source, None)
+            if more is None:
+                return
+            rest += more
+        line_end = rest.find(b"\n")
+        if not rest[: max(line_end, 0)].strip():
+            chunks = line_chunks(Replay(rest[line_end + 1 :], stream), chunk_bytes)
+            shifted = ((raw, start + document.close_line) for raw, start in chunks)
+            yield from ndjson_blocks(shifted, document.width)
+            return
+    _nothing_after(rest, document.close_line, ((more, None) for more in source))
+
+
+def _nothing_after(rest: bytes, line: int, more: Iterator[tuple[bytes, None]]) -> None:
     """Raise at the first non-blank byte after a JSON document, if there is one."""
-    for text, start in itertools.chain([(rest, line)], more):
+    for text, _ in itertools.chain([(rest, None)], more):
         stripped = text.lstrip()
         if stripped:
-            where = start + text.count(b"\n", 0, len(text) - len(stripped))
+            where = line + text.count(b"\n", 0, len(text) - len(stripped))
             raise DataError("extra data after the JSON document", line=where)
+        line += text.count(b"\n")
 
 
-def json_document_blocks(chunks: Iterator[tuple[bytes, int]]) -> Iterator[Block]:
-    """A JSON document streamed: each run of whole inner arrays ``[...]`` is one block.
+# --- NDJSON objects: the scores under one key ------------------------------------------
 
-    An array of arrays is cut after its last complete row as it arrives, so memory
-    stays bounded; an array of numbers is one vector and is read whole.
-    """
-    buffered = b""
-    line = 1  # the line at which ``buffered`` starts
-    opened = False
+_NOT_NUMBERS = re.compile(rb"true|false|null")
+
+
+def _kept_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    import orjson
+
+    return orjson.dumps(value).decode()
+
+
+def object_blocks(
+    chunks: Iterator[tuple[bytes, int]], key: str | None, keep: Sequence[str] = ()
+) -> Iterator[Block]:
+    """NDJSON objects: each line's scores are ``obj[key]``; the objects travel with them."""
     width: int | None = None
-    source = iter(chunks)
-    for raw, start in source:
-        if not buffered:
-            line = start
-        buffered += raw
-        if not opened:
-            body = buffered.lstrip()
-            if len(body) < 2 or not body[1:].lstrip():
-                continue
-            if body[1:].lstrip()[:1] != b"[":
-                rest = buffered + b"".join(more for more, _ in source)
-                yield from _json_vector(rest, line)
-                return
-            skipped = len(buffered) - len(body) + 1
-            line += buffered.count(b"\n", 0, skipped)
-            buffered, opened = buffered[skipped:], True
-        cut = buffered.rfind(b"]")
-        if cut < 0:
+    shown = json.dumps(key)
+    for raw, first_line in chunks:
+        lines = raw.split(b"\n")
+        numbers = [first_line + i for i, line in enumerate(lines) if not is_blank(line)]
+        texts = [line for line in lines if not is_blank(line)]
+        if not texts:
             continue
-        depth = buffered.count(b"[", 0, cut + 1) - buffered.count(b"]", 0, cut + 1)
-        if depth > 0:
+        if key is None:
+            raise DataError(_OBJECT_WITHOUT_KEY, line=numbers[0])
+        fast = _fast_objects(raw, texts, key, keep, width)
+        if fast is not None:
+            values, objects, kept = fast
+            width = values.shape[1]
+            yield Block(
+                values=values,
+                first_line=numbers[0],
+                line_numbers=lambda numbers=numbers: numbers,
+                kept=kept,
+                objects=objects,
+            )
             continue
-        final = depth < 0
-        if final:  # the bracket that closes the document, not a later one
-            cut = _closing_bracket(buffered[: cut + 1])
-        piece = buffered[:cut] if final else buffered[: cut + 1]
-        lead = len(piece) - len(piece.lstrip())
-        text = piece[lead:]
-        if text.startswith(b","):
-            text = text[1:]
-        if text.strip():
-            block, width, error = _document_rows(text, line + piece.count(b"\n", 0, lead), width)
-            if block is not None:
-                yield block
-            if error is not None:
-                raise error
-        line += buffered.count(b"\n", 0, cut + 1)
-        buffered = buffered[cut + 1 :]
-        if final:
-            _nothing_after(buffered, line, source)
-            return
-    last = line + buffered.rstrip().count(b"\n")  # the last line that holds anything
-    raise DataError("invalid JSON (it ends too early)", line=last)
+        rows: list[list[float]] = []
+        objects = []
+        kept = []
+        error: DataError | None = None
+        for number, text in zip(numbers, texts, strict=True):
+            try:
+                try:
+                    found = json_loads(text)
+                except ValueError as problem:
+                    raise _json_error(problem, text, number) from None
+                if not isinstance(found, dict):
+                    raise DataError(f"expected a JSON object with the key {shown}", line=number)
+                if key not in found:
+                    raise DataError(f"no key {shown} in this object", line=number)
+                scores = found[key]
+                if not isinstance(scores, list) or not scores:
+                    raise DataError(f"{shown} is not an array of numbers", line=number)
+                try:
+                    row = [_json_number(v, number, c) for c, v in enumerate(scores, 1)]
+                except DataError as problem:
+                    raise DataError(
+                        f"{shown}: {problem.message}", line=number, column=problem.column
+                    ) from None
+                width = width or len(row)
+                if len(row) != width:
+                    raise DataError(
+                        f"line {number} has {len(row)} values under {shown}, expected {width}",
+                        line=number,
+                        placed=True,
+                    )
+                missing = [name for name in keep if name not in found]
+                if missing:
+                    raise DataError(f"no key {json.dumps(missing[0])} to keep", line=number)
+            except DataError as problem:
+                error = problem
+                break
+            rows.append(row)
+            objects.append(found)
+            kept.append([_kept_text(found[name]) for name in keep])
+        if rows:
+            done = numbers[: len(rows)]
+            yield Block(
+                values=np.array(rows, dtype=np.float64),
+                first_line=done[0],
+                line_numbers=lambda done=done: done,
+                kept=kept if keep else None,
+                objects=objects,
+            )
+        if error is not None:
+            raise error
+
+
+def _fast_objects(
+    raw: bytes, texts: list[bytes], key: str, keep: Sequence[str], width: int | None
+) -> tuple[FloatArray, list[dict], list[list[str]] | None] | None:
+    """A chunk of well-formed objects read in one orjson call; None for a closer look."""
+    if _NOT_NUMBERS.search(raw):
+        return None
+    import orjson
+
+    try:
+        objects = orjson.loads(b"[" + b",".join(texts) + b"]")
+        if not all(type(found) is dict for found in objects):
+            return None
+        scores = [found[key] for found in objects]
+        if not all(type(row) is list for row in scores):
+            return None
+        values = np.array(scores, dtype=np.float64)
+        kept = [[_kept_text(found[name]) for name in keep] for found in objects] if keep else None
+    except (ValueError, TypeError, KeyError):
+        return None
+    if values.ndim != 2 or not values.shape[1] or values.shape[1] != (width or values.shape[1]):
+        return None
+    return values, objects, kept

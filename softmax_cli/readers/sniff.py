@@ -37,7 +37,8 @@ from .delimited import (
     single_vector_block,
     split_record,
 )
-from .json_rows import json_document_blocks, json_loads, ndjson_blocks
+from .json_rows import json_document_blocks, json_loads, ndjson_blocks, object_blocks
+from .peek import Replay, peek_first_line
 from .text import CHUNK_BYTES, decode_line, detect_delimiter, is_blank, line_chunks
 
 #: The first records of a stream: ``(first line, last line, raw bytes)``.
@@ -59,27 +60,71 @@ def open_scores(
     ``keep``: columns (names or 0-based indices) carried through beside the
     results; ``key``: the key of each NDJSON object that holds its scores.
     """
-    chunks = line_chunks(text_stream(stream, chunk_bytes), chunk_bytes)
+    stream = text_stream(stream, chunk_bytes)
+    head, whole, skipped = peek_first_line(stream, chunk_bytes)
+    body = head.lstrip()
+    if not body:
+        raise InputUsageError("no scores in the input")
+    stream = Replay(head, stream)
+    first_line = 1 + skipped  # the blank lines before the head were dropped, not kept
+    keep = [name for item in keep for name in ([item] if isinstance(item, str) else item)]
+    if body[:1] in (b"[", b"{") and delimiter is None and not header:
+        if label_column is not None:
+            raise InputUsageError("--label-column needs delimited text; JSON input has no columns")
+        text = body.split(b"\n", 1)[0]
+        return _json_source(stream, text, whole, key, keep, chunk_bytes, first_line)
+    if key is not None:
+        raise InputUsageError(
+            "needs NDJSON objects (one per line); the input is delimited text", option="--key"
+        )
+    chunks = line_chunks(stream, chunk_bytes, first_line)
     seen: list[tuple[bytes, int]] = []
     first = _first_records(chunks, seen, 1)
     if not first:
         raise InputUsageError("no scores in the input")
-    replay = itertools.chain(seen, chunks)
-    if first[0][2].lstrip().startswith(b"[") and delimiter is None and not header:
-        if label_column is not None:
-            raise InputUsageError("--label-column needs delimited text; JSON input has no columns")
-        first_line = first[0][2].split(b"\n", 1)[0]
-        try:
-            json_loads(first_line)
-        except ValueError:
-            return ScoreSource(blocks=json_document_blocks(replay), format=Format.JSON)
-        return ScoreSource(blocks=ndjson_blocks(replay), format=Format.NDJSON)
 
     def second_record() -> Record | None:
         records = _first_records(chunks, seen, 2)
         return records[1] if len(records) > 1 else None
 
     return _delimited(first[0], second_record, seen, chunks, delimiter, header, label_column, keep)
+
+
+def _json_source(
+    stream: BinaryIO,
+    first_text: bytes,
+    whole: bool,
+    key: str | None,
+    keep: Sequence[str],
+    chunk_bytes: int,
+    first_line: int,
+) -> ScoreSource:
+    """JSON input: NDJSON objects, NDJSON arrays, or one document streamed by bracket depth."""
+    if first_text.startswith(b"{"):
+        blocks = object_blocks(line_chunks(stream, chunk_bytes, first_line), key, keep)
+        return ScoreSource(
+            blocks=blocks, format=Format.NDJSON, kept_names=list(keep) if keep else None
+        )
+    if key is not None:
+        raise InputUsageError(
+            "needs NDJSON objects (one per line); the input holds JSON arrays", option="--key"
+        )
+    if keep:
+        raise InputUsageError(
+            "JSON arrays have no named fields to keep; use NDJSON objects or delimited text",
+            option="--keep",
+        )
+    if whole:
+        try:
+            json_loads(first_text)
+        except ValueError:
+            pass
+        else:
+            chunks = line_chunks(stream, chunk_bytes, first_line)
+            return ScoreSource(blocks=ndjson_blocks(chunks), format=Format.NDJSON)
+    return ScoreSource(
+        blocks=json_document_blocks(stream, chunk_bytes, first_line), format=Format.JSON
+    )
 
 
 def _first_records(

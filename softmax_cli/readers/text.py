@@ -32,7 +32,9 @@ def _read_some(stream: BinaryIO, size: int) -> bytes:
     return reader(size) if reader is not None else stream.read(size)
 
 
-def line_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[bytes, int]]:
+def line_chunks(
+    stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES, first_line: int = 1
+) -> Iterator[tuple[bytes, int]]:
     """Yield ``(bytes of whole lines, number of the first line)``.
 
     A chunk is handed on once it is large, or as soon as the producer pauses,
@@ -45,7 +47,7 @@ def line_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tu
     # so a line of many MiB read in small pipe-sized pieces costs linear time, not quadratic.
     pending = bytearray()
     searched = 0
-    line = 1
+    line = first_line  # after blank lines dropped before the stream was handed over
     first = True
     cr_only: bool | None = None  # decided by the first line end: a lone CR, or LF/CRLF
     while True:
