@@ -169,3 +169,63 @@ def test_an_empty_targets_file_is_a_usage_error_naming_it(tmp_path) -> None:
         result.stderr.splitlines()[0]
         == f"softmax xent: --targets: {targets}: no scores in the input"
     )
+
+
+# --- end to end: the readers fill what the writers carry -------------------------
+
+
+def _cli(args: list[str], data: str):
+    from typer.testing import CliRunner
+
+    from softmax_cli.cli import app
+
+    return CliRunner().invoke(app, args, input=data)
+
+
+IDS = 'id,cat,dog,y\nimg1,2,1,0\n"img, 2",1,3,1\n'
+
+
+def test_probs_drops_the_label_column_and_keeps_the_id_before_the_probabilities() -> None:
+    result = _cli(["probs", "--keep", "id", "--label-column", "y", "-o", "csv"], IDS)
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["id", "cat", "dog"]
+    assert rows[1][0] == "img1" and rows[2][0] == "img, 2"
+    p = np.exp([2.0, 1.0]) / np.exp([2.0, 1.0]).sum()
+    np.testing.assert_allclose([float(v) for v in rows[1][1:]], p, rtol=1e-15)
+
+
+def test_a_label_column_is_never_a_class_of_probs() -> None:
+    result = _cli(["logprobs", "--label-column", "y", "-o", "json"], IDS.replace('"img, 2"', "x"))
+    assert result.exit_code == 1  # the id column is text: it must be kept or it is bad data
+    result = _cli(["logprobs", "--keep", "0", "--label-column", "y", "-o", "json"], IDS)
+    document = json.loads(result.stdout)
+    assert document["classes"] == ["cat", "dog"] and len(document["rows"][0]) == 2
+    assert document["kept"] == [["img1"], ["img, 2"]]
+
+
+def test_cross_entropy_per_row_losses_line_up_with_ids_under_a_header() -> None:
+    result = _cli(
+        ["xent", "--keep", "id", "--label-column", "y", "--reduction", "none", "-o", "csv"], IDS
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["id", "loss"]
+    assert [row[0] for row in rows[1:]] == ["img1", "img, 2"]
+
+
+def test_ndjson_objects_come_back_with_every_field_and_the_result() -> None:
+    data = '{"id": 1, "logits": [2, 1], "meta": {"a": [1]}}\n{"id": 2, "logits": [0, 0]}\n'
+    result = _cli(["probs", "--key", "logits", "-o", "ndjson"], data)
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0]["meta"] == {"a": [1]} and lines[1]["probs"] == [0.5, 0.5]
+    assert lines[0]["logits"] == [2, 1] and lines[0]["id"] == 1
+
+
+def test_keep_and_key_need_input_with_columns() -> None:
+    result = _cli(["probs", "2", "1", "--keep", "id"], "")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "softmax probs: --keep: needs input from a file or stdin, not arguments"
+    )
