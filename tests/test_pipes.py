@@ -209,3 +209,18 @@ def test_a_closed_stdin_is_a_usage_error():
         "softmax probs: stdin is closed: give scores as arguments or with --input FILE",
         "Try 'softmax probs --help' for help.",
     ]
+
+
+def test_the_installed_package_runs_from_another_folder(tmp_path):
+    """Outside the repository, Python finds the installed package, subpackages and all."""
+    import gzip
+
+    (tmp_path / "logits.csv.gz").write_bytes(gzip.compress(b"a,b\n1,2\n"))
+    done = subprocess.run(
+        [*COMMAND, "probs", "-i", "logits.csv.gz", "--keep", "a", "-o", "csv"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert done.stdout.splitlines() == [b"a,b", b"1,1.0"]
