@@ -83,28 +83,25 @@ def delimiter(text: str) -> str:
     return value
 
 
-def number_list(text: str) -> list[float]:
-    """Comma-separated finite numbers >= 0 (class weights)."""
-    pieces = [piece.strip() for piece in text.split(",")]
+def _finite_list(text: str, zero_ok: bool, what: str) -> list[float]:
+    """Comma-separated finite numbers above 0 (or at least 0, when ``zero_ok``)."""
     try:
-        values = [float(piece) for piece in pieces]
+        values = [float(piece.strip()) for piece in text.split(",")]
     except ValueError:
         raise ValueError(f"{text!r} is not a comma-separated list of numbers") from None
-    if any(not (value >= 0 and math.isfinite(value)) for value in values):
-        raise ValueError(f"weights must be finite numbers >= 0, not {text!r}")
+    if any(not (math.isfinite(v) and (v >= 0 if zero_ok else v > 0)) for v in values):
+        raise ValueError(f"{what}, not {text!r}")
     return values
+
+
+def number_list(text: str) -> list[float]:
+    """Comma-separated finite numbers >= 0 (class weights)."""
+    return _finite_list(text, True, "weights must be finite numbers >= 0")
 
 
 def positive_list(text: str) -> list[float]:
     """Comma-separated finite numbers above 0 (temperatures of a sweep)."""
-    pieces = [piece.strip() for piece in text.split(",")]
-    try:
-        values = [float(piece) for piece in pieces]
-    except ValueError:
-        raise ValueError(f"{text!r} is not a comma-separated list of numbers") from None
-    if any(not (value > 0 and math.isfinite(value)) for value in values):
-        raise ValueError(f"temperatures must be finite numbers above 0, not {text!r}")
-    return values
+    return _finite_list(text, False, "temperatures must be finite numbers above 0")
 
 
 def top_k_list(text: str) -> list[int]:

@@ -72,34 +72,37 @@ assert max(map(len, _ALL_MAGIC)) <= MAGIC_BYTES
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\x0b\x0c\r") + b"\x7f"
 
 
-class _Prefixed(io.RawIOBase):
-    """A byte stream that gives ``head`` first, then the rest of ``stream``."""
+class Replay(io.RawIOBase):
+    """A stream that gives ``head`` first, then the rest of ``stream``: a peek undone."""
 
     def __init__(self, head: bytes, stream: BinaryIO):
         super().__init__()
-        self._head = head
-        self._stream = stream
+        self.head = head
+        self.stream = stream
 
     def readable(self) -> bool:
         return True
 
     def fileno(self) -> int:
-        return self._stream.fileno()
+        if self.head:  # more can be read at once: nothing to wait for
+            raise io.UnsupportedOperation("replaying")
+        return self.stream.fileno()
 
     def read1(self, size: int = -1) -> bytes:
-        if self._head:
-            head, self._head = self._head, b""
-            return head
-        return _read_some(self._stream, size if size > 0 else 1 << 18)
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            return self._head + self._stream.read()
-        if self._head:
-            head, self._head = self._head[:size], self._head[size:]
-            return head
+        if self.head:
+            if size < 0 or size >= len(self.head):
+                data, self.head = self.head, b""
+            else:
+                data, self.head = self.head[:size], self.head[size:]
+            return data
         # A short read is fine for the decompressors and keeps a slow pipe streaming.
-        return _read_some(self._stream, size)
+        return read_some(self.stream, size if size > 0 else 1 << 18)
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            head, self.head = self.head, b""
+            return head + self.stream.read()
+        return self.read1(size)
 
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
         data = self.read(len(buffer))
@@ -180,7 +183,7 @@ class _Transcoded(io.RawIOBase):
         size = size if size > 0 else 1 << 18
         # A piece may end inside a character: read on until some text comes out or input ends.
         while not self._done:
-            data = _read_some(self._stream, size)
+            data = read_some(self._stream, size)
             try:
                 text = self._decoder.decode(data, final=not data)
             except UnicodeDecodeError as problem:
@@ -201,7 +204,8 @@ class _Transcoded(io.RawIOBase):
     read = read1
 
 
-def _read_some(stream: BinaryIO, size: int) -> bytes:
+def read_some(stream: BinaryIO, size: int) -> bytes:
+    """What one read gives (``read1`` where there is one), so a slow pipe is not waited on."""
     reader = getattr(stream, "read1", None)
     return reader(size) if reader is not None else stream.read(size)
 
@@ -212,13 +216,13 @@ def _peek(stream: BinaryIO, size: int) -> tuple[bytes, BinaryIO]:
     One read, and more only while what came could still be the start of a magic
     number: a slow pipe's first line is not held back waiting for more.
     """
-    head = _read_some(stream, size)
+    head = read_some(stream, size)
     while head and _may_be_magic(head):
-        more = _read_some(stream, size)
+        more = read_some(stream, size)
         if not more:
             break
         head += more
-    return head, _Prefixed(head, stream)  # type: ignore[return-value]
+    return head, Replay(head, stream)  # type: ignore[return-value]
 
 
 def _may_be_magic(head: bytes) -> bool:

@@ -15,7 +15,8 @@ from softmax_cli.errors import DataError
 from softmax_cli.numerics import FloatArray
 
 from .blocks import Block, parse_number
-from .peek import Replay, raw_chunks
+from .decode import Replay
+from .peek import raw_chunks
 from .text import CHUNK_BYTES, is_blank, line_chunks, line_numbers_of
 
 

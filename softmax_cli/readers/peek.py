@@ -1,41 +1,15 @@
-"""Looking at the first bytes of a stream without losing them, and raw byte chunks."""
+"""Looking at the first line of a stream without losing it, and raw byte chunks.
+
+``decode.Replay`` gives the peeked bytes back.
+"""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from .text import BOM, CHUNK_BYTES, _more_waiting, _read_some
-
-
-class Replay(io.RawIOBase):
-    """A stream that gives ``head`` first, then the rest of ``stream``."""
-
-    def __init__(self, head: bytes, stream: BinaryIO):
-        super().__init__()
-        self.head = head
-        self.stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def read1(self, size: int = -1) -> bytes:
-        if self.head:
-            if size < 0 or size >= len(self.head):
-                data, self.head = self.head, b""
-            else:
-                data, self.head = self.head[:size], self.head[size:]
-            return data
-        return _read_some(self.stream, size)
-
-    def read(self, size: int = -1) -> bytes:
-        return self.read1(size)
-
-    def fileno(self) -> int:
-        if self.head:  # more can be read at once: nothing to wait for
-            raise io.UnsupportedOperation("replaying")
-        return self.stream.fileno()
+from .decode import read_some
+from .text import BOM, CHUNK_BYTES, _more_waiting
 
 
 def peek_first_line(stream: BinaryIO, limit: int = CHUNK_BYTES) -> tuple[bytes, bool, int]:
@@ -49,7 +23,7 @@ def peek_first_line(stream: BinaryIO, limit: int = CHUNK_BYTES) -> tuple[bytes, 
     skipped = 0
     first = True
     while True:
-        data = _read_some(stream, limit)
+        data = read_some(stream, limit)
         if not data:
             return bytes(head), True, skipped
         if first:
@@ -74,7 +48,7 @@ def raw_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[byt
     """Bytes as they arrive, gathered to ``chunk_bytes`` unless the producer pauses."""
     pending = bytearray()
     while True:
-        data = _read_some(stream, chunk_bytes)
+        data = read_some(stream, chunk_bytes)
         if not data:
             if pending:
                 yield bytes(pending)

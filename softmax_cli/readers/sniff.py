@@ -28,7 +28,7 @@ from typing import BinaryIO
 from softmax_cli.errors import DataError, InputUsageError
 
 from .blocks import NO_ROWS_NOTE, Format, ScoreSource, looks_numeric
-from .decode import text_stream
+from .decode import Replay, text_stream
 from .delimited import (
     Layout,
     delimited_blocks,
@@ -38,7 +38,7 @@ from .delimited import (
     split_record,
 )
 from .json_rows import json_document_blocks, json_loads, ndjson_blocks, object_blocks
-from .peek import Replay, peek_first_line
+from .peek import peek_first_line
 from .text import CHUNK_BYTES, decode_line, detect_delimiter, is_blank, line_chunks
 
 #: The first records of a stream: ``(first line, last line, raw bytes)``.

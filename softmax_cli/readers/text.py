@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from softmax_cli.errors import DataError
 
-from .decode import not_utf8_error
+from .decode import not_utf8_error, read_some
 
 CHUNK_BYTES = 1 << 18  # 256 KiB: measured fastest of 64 KiB..4 MiB (cache-sized blocks)
 MAX_LINE_BYTES = 64 << 20
@@ -25,11 +25,6 @@ def _more_waiting(stream: BinaryIO) -> bool:
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         return True
     return bool(ready)
-
-
-def _read_some(stream: BinaryIO, size: int) -> bytes:
-    reader = getattr(stream, "read1", None)
-    return reader(size) if reader is not None else stream.read(size)
 
 
 def line_chunks(
@@ -52,7 +47,7 @@ def line_chunks(
     cr_only: bool | None = None  # decided by the first line end: a lone CR, or LF/CRLF
     while True:
         try:
-            data = _read_some(stream, chunk_bytes)
+            data = read_some(stream, chunk_bytes)
         except DataError as problem:
             # A damaged compressed stream: the whole lines read so far still count.
             cut = pending.rfind(b"\n") + 1
