@@ -91,10 +91,30 @@ def score_source(run: Invocation, label_column: str | None = None) -> Iterator[S
                     say(f"softmax: note: {note}")
 
 
-def _named_blocks(blocks: Iterator[Block], name: str) -> Iterator[Block]:
-    """Blocks whose data errors say which input they are in (a second input: --targets)."""
+def _target_order(
+    classes: list[str] | None, target_classes: list[str] | None, name: str
+) -> list[int] | None:
+    """How to reorder the targets' columns so their class names match the scores'."""
+    if classes is None or target_classes is None or classes == target_classes:
+        return None
+    if sorted(classes) != sorted(target_classes) or len(set(classes)) != len(classes):
+        raise DataError(
+            f"{name}: its classes ({', '.join(target_classes)}) are not the scores' "
+            f"({', '.join(classes)})"
+        )
+    return [target_classes.index(cls) for cls in classes]
+
+
+def _named_blocks(
+    blocks: Iterator[Block], name: str, order: list[int] | None = None
+) -> Iterator[Block]:
+    """Blocks whose data errors say which input they are in (a second input: --targets),
+    with their columns in ``order`` when the header named them in another order."""
     try:
-        yield from blocks
+        for block in blocks:
+            if order is not None:
+                block.values = block.values[:, order]
+            yield block
     except DataError as error:
         raise error.in_file(name) from None
 
@@ -217,7 +237,8 @@ def cross_entropy(run: Invocation) -> None:
                 target_source = open_scores(stream)
             except SoftmaxError as error:
                 raise UsageError(f"{run.targets}: {error}", option=run.name_of("targets")) from None
-            target_source.blocks = _named_blocks(target_source.blocks, name)
+            order = _target_order(source.classes, target_source.classes, name)
+            target_source.blocks = _named_blocks(target_source.blocks, name, order)
         label_source = None if run.targets is not None else _label_source(run)
         write_losses(
             source,

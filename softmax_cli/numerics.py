@@ -44,7 +44,13 @@ def _shifted(scores: FloatArray, temperature: float) -> FloatArray:
     with np.errstate(over="ignore", invalid="ignore"):
         shifted = scores - row_max
         if temperature != 1.0:
+            # A gap wider than float64 (1e308 - -1e308) overflows to -inf even when the
+            # scaled gap fits; divide first for just those entries.
+            lost = np.isneginf(shifted) & np.isfinite(scores)
             shifted /= temperature
+            if lost.any():
+                scaled = scores / temperature - row_max / temperature
+                shifted[lost] = scaled[lost]
     return shifted
 
 

@@ -79,6 +79,16 @@ def _json_values(values: FloatArray, precision: int | None) -> list[list[float |
     return orjson.loads(b"[" + json_rows(values, precision) + b"]")
 
 
+def _object_line(obj: dict[str, Any]) -> bytes:
+    """One object as an NDJSON line; a lone surrogate from the input is written escaped."""
+    try:
+        return orjson.dumps(obj) + b"\n"
+    except TypeError:  # orjson refuses lone surrogates; the standard library escapes them
+        import json
+
+        return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
 def _carried_objects(
     carried: Carried, kept_names: Sequence[str] | None, count: int
 ) -> list[dict[str, Any]]:
@@ -239,7 +249,7 @@ class NdjsonWriter:
             objects = _carried_objects(carried, self.kept_names, len(results))
             self.out.write(
                 b"".join(
-                    orjson.dumps({**obj, field: row}) + b"\n"
+                    _object_line({**obj, field: row})
                     for obj, row in zip(objects, results, strict=True)
                 )
             )
@@ -551,7 +561,7 @@ class JsonLossWriter:
             objects = _carried_objects(carried, self.kept_names, len(values))
             self.out.write(
                 b"".join(
-                    orjson.dumps({**obj, "loss": value[0]}) + b"\n"
+                    _object_line({**obj, "loss": value[0]})
                     for obj, value in zip(objects, values, strict=True)
                 )
             )

@@ -229,3 +229,36 @@ def test_keep_and_key_need_input_with_columns() -> None:
     assert result.stderr.splitlines()[0] == (
         "softmax probs: --keep: needs input from a file or stdin, not arguments"
     )
+
+
+# --- found by trying hostile input --------------------------------------------------
+
+
+def test_targets_with_a_header_are_matched_to_the_scores_by_class_name(tmp_path) -> None:
+    targets = tmp_path / "tg.csv"
+    targets.write_text("b,a\n1,0\n0,1\n")
+    result = _cli(
+        ["xent", "--targets", str(targets), "--reduction", "none", "-o", "csv"],
+        "a,b\n1,2\n3,4\n",
+    )
+    assert result.exit_code == 0, result.stderr
+    p = np.exp([[1.0, 2.0], [3.0, 4.0]])
+    p /= p.sum(axis=1, keepdims=True)
+    expected = [-np.log(p[0, 1]), -np.log(p[1, 0])]  # row 1 is all b, row 2 all a
+    np.testing.assert_allclose([float(v) for v in result.stdout.split()[1:]], expected, rtol=1e-14)
+
+
+def test_targets_naming_other_classes_are_a_data_error(tmp_path) -> None:
+    targets = tmp_path / "tg.csv"
+    targets.write_text("c,a\n1,0\n")
+    result = _cli(["xent", "--targets", str(targets)], "a,b\n1,2\n")
+    assert result.exit_code == 1
+    assert "its classes (c, a) are not the scores' (a, b)" in result.stderr
+
+
+def test_a_lone_surrogate_in_an_object_travels_escaped_with_every_row_written() -> None:
+    data = '{"l":[1,2]}\n{"l":[3,4]}\n{"l":[1,2],"x":"\\ud800"}\n'
+    result = _cli(["probs", "--key", "l", "-o", "ndjson"], data)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3 and json.loads(lines[2])["x"] == "\ud800"

@@ -336,3 +336,13 @@ def test_exit_zero_means_every_row_is_the_softmax_of_its_input(case):
     for output_row, input_row in zip(document["rows"], inputs, strict=True):
         assert all(math.isfinite(p) for p in output_row)
         assert_allclose(output_row, softmax(input_row), rtol=1e-12, atol=1e-300)
+
+
+def test_a_quote_that_never_closes_in_the_first_rows_stops_at_the_line_limit(monkeypatch):
+    from softmax_cli.readers import sniff
+
+    monkeypatch.setattr(sniff, "MAX_LINE_BYTES", 1 << 16)
+    data = b'a,b\n1,"\n' + b"x" * 20 + b"\n"
+    result = run("probs", "-o", "csv", data=data + (b"y" * 50 + b"\n") * 3000)
+    assert result.exit_code == 1
+    assert "a quoted field that starts on line 2 is not closed within" in result.stderr

@@ -174,3 +174,14 @@ def test_a_masked_class_with_zero_target_adds_nothing():
     log_probs = numerics.log_softmax(np.array([[-np.inf, 1.0, 2.0]]))
     soft = numerics.cross_entropy_targets(log_probs, np.array([[0.0, 0.5, 0.5]]))
     assert math.isfinite(soft.losses[0])
+
+
+def test_a_gap_wider_than_float64_still_gives_the_scaled_answer() -> None:
+    """1e308 - -1e308 overflows, but (x - max)/T fits when T is large: divide first there."""
+    from softmax_cli import numerics
+
+    scores = np.array([[1e308, -1e308]])
+    probs = numerics.softmax(scores, 1e308)
+    expected = np.exp([0.0, -2.0]) / np.exp([0.0, -2.0]).sum()
+    np.testing.assert_allclose(probs[0], expected, rtol=1e-14)
+    np.testing.assert_allclose(numerics.log_softmax(scores, 2.0)[0], [0.0, -1e308], rtol=1e-14)

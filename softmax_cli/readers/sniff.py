@@ -39,7 +39,7 @@ from .delimited import (
 )
 from .json_rows import json_document_blocks, json_loads, ndjson_blocks, object_blocks
 from .peek import peek_first_line
-from .text import CHUNK_BYTES, decode_line, detect_delimiter, is_blank, line_chunks
+from .text import CHUNK_BYTES, MAX_LINE_BYTES, decode_line, detect_delimiter, is_blank, line_chunks
 
 #: The first records of a stream: ``(first line, last line, raw bytes)``.
 Record = tuple[int, int, bytes]
@@ -133,7 +133,7 @@ def _first_records(
     """Read on until ``wanted`` non-blank records are found; what was read is kept in ``seen``."""
     found: list[Record] = []
     lines: list[bytes] = []
-    start = quotes = 0
+    start = quotes = size = 0
     for raw, first in itertools.chain(list(seen), _remembered(chunks, seen)):
         pieces = raw.split(b"\n")
         for offset, line in enumerate(pieces[:-1] if raw.endswith(b"\n") else pieces):
@@ -142,8 +142,17 @@ def _first_records(
                 continue
             if not lines:
                 start = number
+                size = 0
             lines.append(line.rstrip(b"\r"))
             quotes += line.count(b'"')
+            size += len(line)
+            if size > MAX_LINE_BYTES:  # a quote that never closes must not take all memory
+                raise DataError(
+                    f"a quoted field that starts on line {start} is not closed "
+                    f"within {MAX_LINE_BYTES >> 20} MiB",
+                    line=start,
+                    placed=True,
+                )
             if quotes % 2 == 0:
                 found.append((start, number, b"\n".join(lines)))
                 lines, quotes = [], 0
