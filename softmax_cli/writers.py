@@ -259,7 +259,18 @@ class NdjsonWriter:
         self.out.flush()
 
 
-class TableRowWriter:
+class _TableNames:
+    """What both table writers show of the input's names, escaped for the terminal."""
+
+    classes: list[str] | None = None
+    kept_names: list[str] | None = None
+
+    def start(self, classes: Sequence[str] | None, kept_names: Sequence[str] | None = None) -> None:
+        self.classes = [printable(name) for name in classes] if classes is not None else None
+        self.kept_names = [printable(name) for name in kept_names] if kept_names else None
+
+
+class TableRowWriter(_TableNames):
     """Probabilities as a table: vertical with bars for one vector, columns for a batch."""
 
     def __init__(
@@ -293,10 +304,6 @@ class TableRowWriter:
     def total(self) -> int:
         """How many rows the writer has been given."""
         return self.window.total
-
-    def start(self, classes: Sequence[str] | None, kept_names: Sequence[str] | None = None) -> None:
-        self.classes = [printable(name) for name in classes] if classes is not None else None
-        self.kept_names = [printable(name) for name in kept_names] if kept_names else None
 
     def rows(
         self,
@@ -600,7 +607,7 @@ class JsonLossWriter:
             self.out.flush()
 
 
-class TableLossWriter:
+class TableLossWriter(_TableNames):
     """Per-row losses with the true label's probability; a footer with the totals."""
 
     def __init__(
@@ -620,10 +627,6 @@ class TableLossWriter:
         self.classes: list[str] | None = None
         self.kept_names: list[str] | None = None
         self.window: RowWindow[tuple[int, float, float, int, int, list[str] | None]] = RowWindow()
-
-    def start(self, classes: Sequence[str] | None, kept_names: Sequence[str] | None = None) -> None:
-        self.classes = [printable(name) for name in classes] if classes is not None else None
-        self.kept_names = [printable(name) for name in kept_names] if kept_names else None
 
     def rows(
         self,

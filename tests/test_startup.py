@@ -8,6 +8,7 @@ from the declarations, so a new command is checked too.
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 from probes import probe
@@ -16,15 +17,22 @@ from softmax_cli.options import COMMANDS
 
 SLOW_TO_IMPORT = {"typer", "pydantic", "rich"}
 
-# The smallest valid run of each command, with scores as arguments.
-RUNS = {
-    "probs": ["2", "1", "0.1"],
-    "logprobs": ["2", "1", "0.1"],
-    "cross-entropy": ["2", "1", "0.1", "--labels", "0"],
-    "explain": ["2", "1", "0.1", "--label", "0"],
-    "evaluate": ["2,1,0.1;0.5,2,1", "--labels", "0,1"],
-    "calibrate": ["2,1,0.1;0.5,2,1", "--labels", "1,1"],
-}
+
+def _benchmark_runs() -> dict[str, list[str]]:
+    """The smallest valid run of each command: the benchmark's own list, so both agree."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+    spec = importlib.util.spec_from_file_location("benchmarks_run_startup", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module.STARTUP_ARGS
+
+
+RUNS = _benchmark_runs()
 
 
 def test_every_command_has_a_start_up_case() -> None:
