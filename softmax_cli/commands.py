@@ -182,18 +182,29 @@ def rows(run: Invocation) -> None:
         )
 
 
-def _label_source(run: Invocation) -> LabelSource:
-    from .pipeline import ColumnLabels, ListedLabels
-
-    given = [dest for dest in ("labels", "label_column") if run.given(dest)]
+def _given_one_way(run: Invocation, dests: tuple[str, ...], what: str, missing: str) -> str:
+    """The one option of ``dests`` the user gave; a usage error for none or several."""
+    given = [dest for dest in dests if run.given(dest)]
     if len(given) > 1:
         raise UsageError(
-            f"give the labels one way, not also with {run.name_of(given[1])}",
+            f"give {what} one way, not also with {run.name_of(given[1])}",
             option=run.name_of(given[0]),
         )
     if not given:
-        raise UsageError("needs labels: --labels 0,2,1 or --label-column COL", option=None)
-    if given[0] == "labels":
+        raise UsageError(missing)
+    return given[0]
+
+
+def _label_source(run: Invocation) -> LabelSource:
+    from .pipeline import ColumnLabels, ListedLabels
+
+    given = _given_one_way(
+        run,
+        ("labels", "label_column"),
+        "the labels",
+        "needs labels: --labels 0,2,1 or --label-column COL",
+    )
+    if given == "labels":
         return ListedLabels(run.labels, run.name_of("labels"))
     return ColumnLabels()
 
@@ -201,14 +212,12 @@ def _label_source(run: Invocation) -> LabelSource:
 def cross_entropy(run: Invocation) -> None:
     from .pipeline import LossOptions
 
-    given = [dest for dest in ("labels", "label_column", "targets") if run.given(dest)]
-    if len(given) > 1:
-        raise UsageError(
-            f"give the truth one way, not also with {run.name_of(given[1])}",
-            option=run.name_of(given[0]),
-        )
-    if not given:
-        raise UsageError("needs labels: --labels 0,2,1, --label-column COL or --targets FILE")
+    _given_one_way(
+        run,
+        ("labels", "label_column", "targets"),
+        "the truth",
+        "needs labels: --labels 0,2,1, --label-column COL or --targets FILE",
+    )
     if run.targets is not None and run.ignore_label is not None:
         raise UsageError(
             "goes with class labels, not --targets", option=run.name_of("ignore_label")

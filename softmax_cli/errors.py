@@ -109,10 +109,6 @@ class InternalError(SoftmaxError):
         super().__init__(f"internal error{where}: {message}")
 
 
-# Raised by the readers and the pipeline for what the user asked of the data.
-InputUsageError = UsageError
-
-
 class Interrupted(BaseException):
     """SIGINT or SIGTERM arrived; unwinds like KeyboardInterrupt so output is closed."""
 

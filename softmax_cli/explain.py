@@ -15,7 +15,7 @@ import numpy as np
 import orjson
 
 from . import numerics
-from .errors import DataError, InputUsageError, RowError
+from .errors import DataError, RowError, UsageError
 from .formats import Format, Output, parse_format
 from .labels import class_lookup, explained, label_value
 from .number_text import (
@@ -79,9 +79,9 @@ def parse_temperatures(text: str) -> list[float]:
     try:
         values = [float(piece) for piece in text.split(",") if piece.strip()]
     except ValueError:
-        raise InputUsageError(f"--sweep-temperatures: {text!r} is not a list of numbers") from None
+        raise UsageError(f"--sweep-temperatures: {text!r} is not a list of numbers") from None
     if not values or any(not (v > 0 and v != math.inf) for v in values):
-        raise InputUsageError("--sweep-temperatures must be finite numbers > 0")
+        raise UsageError("--sweep-temperatures must be finite numbers > 0")
     return values
 
 
@@ -92,9 +92,9 @@ def resolve_label(label: str | None, classes: Sequence[str], count: int) -> int 
     try:
         value = label_value(label, class_lookup(classes))
     except ValueError:
-        raise InputUsageError(explained(label, classes), option="--label") from None
+        raise UsageError(explained(label, classes), option="--label") from None
     if not (0 <= value < count and value == int(value)):
-        raise InputUsageError(f"{label!r} is out of range for {count} classes", option="--label")
+        raise UsageError(f"{label!r} is out of range for {count} classes", option="--label")
     return int(value)
 
 

@@ -352,6 +352,7 @@ EXPLAIN_FORMAT = format_option(SUPPORTED[Output.EXPLAIN], "default table, also w
 _READING = (INPUT, DELIMITER, HEADER)
 _CARRYING = (KEEP, KEY)
 _SHOWING = (PRECISION, NO_COLOR)
+_ROW_OPTIONS = (TEMPERATURE, LABEL_COLUMN, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING)
 
 
 @dataclass(frozen=True)
@@ -406,7 +407,7 @@ COMMANDS: tuple[Command, ...] = (
         "Scores come from SCORES, --input FILE or stdin, one row per line. "
         "'softmax 2 1 0.1' is short for 'softmax probs 2 1 0.1'.",
         _ROW_EXAMPLES["probs"],
-        (TEMPERATURE, LABEL_COLUMN, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING),
+        _ROW_OPTIONS,
         runner="rows",
         operation=Operation.SOFTMAX,
     ),
@@ -416,7 +417,7 @@ COMMANDS: tuple[Command, ...] = (
         "Computed directly as (x - max)/T - log sum exp, never as log(probs). "
         "Scores come from SCORES, --input FILE or stdin, one row per line.",
         _ROW_EXAMPLES["logprobs"],
-        (TEMPERATURE, LABEL_COLUMN, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING),
+        _ROW_OPTIONS,
         runner="rows",
         operation=Operation.LOG_SOFTMAX,
     ),

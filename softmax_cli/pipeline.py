@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import numerics
-from .errors import DataError, InputUsageError, InternalError, RowError, SoftmaxError
+from .errors import DataError, InternalError, RowError, SoftmaxError, UsageError
 from .labels import class_lookup, explained, label_value
 from .numerics import FloatArray
 from .readers import Block, ScoreSource
@@ -130,7 +130,7 @@ class ListedLabels(LabelSource):
         try:
             return label_value(token, class_lookup(classes))
         except ValueError:
-            raise InputUsageError(explained(token, classes), option=self.option) from None
+            raise UsageError(explained(token, classes), option=self.option) from None
 
     def finish(self, rows: int) -> None:
         if self.used < len(self.tokens):
@@ -221,7 +221,7 @@ def _ignored_value(label: str | None, classes: Sequence[str] | None) -> float | 
     try:
         return label_value(label, class_lookup(classes))
     except ValueError:
-        raise InputUsageError(explained(label, classes), option="--ignore-label") from None
+        raise UsageError(explained(label, classes), option="--ignore-label") from None
 
 
 def _check_labels(
@@ -332,9 +332,7 @@ def _cross_entropy_pass(
         scores = block.values
         classes = scores.shape[1]
         if weights is not None and weights.shape[0] != classes:
-            raise InputUsageError(
-                f"--weights gives {weights.shape[0]} weights for {classes} classes"
-            )
+            raise UsageError(f"--weights gives {weights.shape[0]} weights for {classes} classes")
         if feeder is not None:
             target_rows, target_lines = feeder.take(scores.shape[0])
             if target_rows.shape[0] == 0:

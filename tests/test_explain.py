@@ -17,7 +17,7 @@ from scipy import special
 from typer.testing import CliRunner
 
 from softmax_cli.cli import app
-from softmax_cli.errors import DataError, InputUsageError
+from softmax_cli.errors import DataError, UsageError
 from softmax_cli.explain import derive, sweep
 
 runner = CliRunner()
@@ -159,9 +159,9 @@ def test_a_plus_infinite_score_takes_the_limit():
 def test_bad_vectors_and_labels_are_errors():
     with pytest.raises(DataError):
         derive(np.array([1.0, math.nan]))
-    with pytest.raises(InputUsageError):
+    with pytest.raises(UsageError):
         derive(np.array([1.0, 2.0]), label=2)
-    with pytest.raises(InputUsageError):
+    with pytest.raises(UsageError):
         derive(np.array([1.0, 2.0]), label="dog", classes=["cat", "bird"])
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from softmax_cli.errors import DataError, InputUsageError
+from softmax_cli.errors import DataError, UsageError
 from softmax_cli.readers import Format, open_scores, scores_from_arguments
 
 DATA = Path(__file__).parent / "data"
@@ -147,7 +147,7 @@ def test_label_column_by_index():
 
 
 def test_unknown_label_column_is_a_usage_error():
-    with pytest.raises(InputUsageError, match="no such column"):
+    with pytest.raises(UsageError, match="no such column"):
         read_all(b"a,b\n1,2\n", label_column="z")
 
 
@@ -184,7 +184,7 @@ def test_invalid_json_names_the_line():
 
 
 def test_empty_input_is_a_usage_error():
-    with pytest.raises(InputUsageError):
+    with pytest.raises(UsageError):
         read_all(b"\n\n  \n")
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from softmax_cli.errors import DataError, InputUsageError
+from softmax_cli.errors import DataError, UsageError
 
 from .blocks import Block, ScoreSource, parse_number
 
@@ -37,7 +37,7 @@ def scores_from_arguments(tokens: Sequence[str]) -> ScoreSource:
                     raise DataError(f"argument {position}: {text!r} is not a number") from None
     rows = [row for row in rows if row]
     if not rows:
-        raise InputUsageError("no scores given")
+        raise UsageError("no scores given")
     width = len(rows[0])
     for number, row in enumerate(rows, start=1):
         if len(row) != width:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from softmax_cli.errors import DataError, InputUsageError
+from softmax_cli.errors import DataError, UsageError
 from softmax_cli.labels import explained, label_value
 from softmax_cli.numerics import FloatArray
 
@@ -103,9 +103,9 @@ def resolve_kept_columns(
                 message = f"{column!r}: the input has no header to find it in"
             else:
                 message = f"{column!r}: no such column (columns: {', '.join(names)})"
-            raise InputUsageError(message, option="--keep") from None
+            raise UsageError(message, option="--keep") from None
         if not 0 <= index < width:
-            raise InputUsageError(f"{index} is out of range for {width} columns", option="--keep")
+            raise UsageError(f"{index} is out of range for {width} columns", option="--keep")
         indices.append(index)
     return tuple(indices)
 
@@ -119,14 +119,14 @@ def resolve_label_column(column: str | None, names: list[str] | None, width: int
         index = int(column)
     except ValueError:
         if names is None:
-            raise InputUsageError(
+            raise UsageError(
                 f"--label-column {column!r}: the input has no header to find it in"
             ) from None
-        raise InputUsageError(
+        raise UsageError(
             f"--label-column {column!r}: no such column (columns: {', '.join(names)})"
         ) from None
     if not 0 <= index < width:
-        raise InputUsageError(f"--label-column {index} is out of range for {width} columns")
+        raise UsageError(f"--label-column {index} is out of range for {width} columns")
     return index
 
 

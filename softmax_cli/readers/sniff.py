@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
-from softmax_cli.errors import DataError, InputUsageError
+from softmax_cli.errors import DataError, UsageError
 
 from .blocks import NO_ROWS_NOTE, Format, ScoreSource, looks_numeric
 from .decode import Replay, text_stream
@@ -64,24 +64,24 @@ def open_scores(
     head, whole, skipped = peek_first_line(stream, chunk_bytes)
     body = head.lstrip()
     if not body:
-        raise InputUsageError("no scores in the input")
+        raise UsageError("no scores in the input")
     stream = Replay(head, stream)
     first_line = 1 + skipped  # the blank lines before the head were dropped, not kept
     keep = [name for item in keep for name in ([item] if isinstance(item, str) else item)]
     if body[:1] in (b"[", b"{") and delimiter is None and not header:
         if label_column is not None:
-            raise InputUsageError("--label-column needs delimited text; JSON input has no columns")
+            raise UsageError("--label-column needs delimited text; JSON input has no columns")
         text = body.split(b"\n", 1)[0]
         return _json_source(stream, text, whole, key, keep, chunk_bytes, first_line)
     if key is not None:
-        raise InputUsageError(
+        raise UsageError(
             "needs NDJSON objects (one per line); the input is delimited text", option="--key"
         )
     chunks = line_chunks(stream, chunk_bytes, first_line)
     seen: list[tuple[bytes, int]] = []
     first = _first_records(chunks, seen, 1)
     if not first:
-        raise InputUsageError("no scores in the input")
+        raise UsageError("no scores in the input")
 
     def second_record() -> Record | None:
         records = _first_records(chunks, seen, 2)
@@ -106,11 +106,11 @@ def _json_source(
             blocks=blocks, format=Format.NDJSON, kept_names=list(keep) if keep else None
         )
     if key is not None:
-        raise InputUsageError(
+        raise UsageError(
             "needs NDJSON objects (one per line); the input holds JSON arrays", option="--key"
         )
     if keep:
-        raise InputUsageError(
+        raise UsageError(
             "JSON arrays have no named fields to keep; use NDJSON objects or delimited text",
             option="--keep",
         )
@@ -248,7 +248,7 @@ def _delimited(
     kept = resolve_kept_columns(keep, names, width)
     layout = Layout(delimiter, width, label_index, {}, kept)
     if not layout.score_columns:
-        raise InputUsageError(
+        raise UsageError(
             "no scores are left beside the label and kept columns"
             if kept
             else f"--label-column {label_column}: no scores are left beside it"
