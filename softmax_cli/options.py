@@ -221,6 +221,14 @@ HEADER = Option(
     negation="--no-header",
     panel="Input",
 )
+CLASSES = Option(
+    "classes",
+    ("--classes",),
+    "Class names, one per line (a vocabulary, a label list), instead of a header.",
+    convert=text_value,
+    metavar="FILE",
+    panel="Input",
+)
 KEEP = Option(
     "keep",
     ("--keep",),
@@ -349,7 +357,7 @@ EVALUATION_FORMAT = format_option(SUPPORTED[Output.EVALUATION], _BY_TERMINAL)
 CALIBRATION_FORMAT = format_option(SUPPORTED[Output.CALIBRATION], _BY_TERMINAL)
 EXPLAIN_FORMAT = format_option(SUPPORTED[Output.EXPLAIN], "default table, also when piped")
 
-_READING = (INPUT, DELIMITER, HEADER)
+_READING = (INPUT, DELIMITER, HEADER, CLASSES)
 _CARRYING = (KEEP, KEY)
 _SHOWING = (PRECISION, NO_COLOR)
 _ROW_OPTIONS = (TEMPERATURE, LABEL_COLUMN, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING)
@@ -458,7 +466,16 @@ COMMANDS: tuple[Command, ...] = (
             "softmax explain 3 1 0.2 --sweep",
             "softmax explain 2 1 0.1 --label 0 -o json",
         ),
-        (LABEL, TEMPERATURE, SWEEP, SWEEP_TEMPERATURES, INPUT, EXPLAIN_FORMAT, *_SHOWING),
+        (
+            LABEL,
+            TEMPERATURE,
+            SWEEP,
+            SWEEP_TEMPERATURES,
+            INPUT,
+            CLASSES,
+            EXPLAIN_FORMAT,
+            *_SHOWING,
+        ),
         runner="explain",
     ),
     Command(
