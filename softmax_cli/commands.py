@@ -355,6 +355,10 @@ def explain(run: Invocation) -> None:
             raise DataError(
                 error.message, line=first.line_of(0), column=error.column, unit=first.unit
             ) from None
+    from .explain_filters import explain_filtered, filtering_asked
+
+    if filtering_asked(run.values):
+        return explain_filtered(run, output_format(run), values[0], source.classes)
     try:
         steps = derive(
             values[0],
@@ -372,10 +376,26 @@ def explain(run: Invocation) -> None:
     )
 
 
+def top(run: Invocation) -> None:
+    from .next_token import run_top
+
+    with score_source(run) as source:
+        run_top(run, source, output_format(run))
+
+
+def sample(run: Invocation) -> None:
+    from .next_token import run_sample
+
+    with score_source(run) as source:
+        run_sample(run, source, output_format(run))
+
+
 RUNNERS: dict[str, Callable[[Invocation], Any]] = {
     "rows": rows,
     "cross_entropy": cross_entropy,
     "explain": explain,
     "evaluate": evaluate,
     "calibrate": calibrate,
+    "top": top,
+    "sample": sample,
 }
