@@ -77,49 +77,60 @@ def kept_classes(log_probs: FloatArray, filters: Filters) -> BoolArray:
         kth = -np.partition(-log_probs, filters.top_k - 1, axis=1)[:, filters.top_k - 1]
         kept &= log_probs >= kth[:, None]
     if filters.top_p is not None and filters.top_p < 1.0:
-        probs = _renormalised(log_probs, kept)
+        probs = restricted(log_probs, kept)
         for row in range(probs.shape[0]):
             kept[row] &= probs[row] >= _top_p_threshold(probs[row], filters.top_p)
     if filters.min_p is not None and filters.min_p > 0.0:
-        probs = _renormalised(log_probs, kept)
+        probs = restricted(log_probs, kept)
         kept &= probs >= filters.min_p * probs.max(axis=1, keepdims=True)
     return kept
 
 
-def _renormalised(log_probs: FloatArray, kept: BoolArray) -> FloatArray:
-    """The distribution restricted to ``kept`` and summing to 1 again."""
-    masked = np.where(kept, log_probs, -np.inf)
-    return numerics.softmax(masked)
+def restricted(log_probs: FloatArray, kept: BoolArray) -> FloatArray:
+    """The distribution of ``log_probs`` restricted to ``kept`` and summing to 1 again.
+
+    ``exp`` of a log-softmax is the softmax; its largest value is at least
+    1/classes, so nothing that matters underflows.
+    """
+    with np.errstate(under="ignore"):
+        probs = np.exp(log_probs)
+    probs[~kept] = 0.0
+    probs /= probs.sum(axis=1, keepdims=True)
+    return probs
 
 
 def _top_p_threshold(probs: FloatArray, top_p: float) -> float:
     """The smallest probability top-p keeps: the last class whose predecessors hold < P.
 
-    Only the most probable classes are sorted (64, then 4 times more while
-    they are all kept), so a peaked row of 256,000 classes costs one pass.
+    Only the most probable classes are sorted (64 first, more while they are
+    all kept), found by ``partition`` in one pass each, so a peaked row of
+    256,000 classes costs about one pass.
     """
     width = probs.size
     count = min(_TOP_P_FIRST, width)
     while True:
-        if count < width:
-            head = probs[np.argpartition(-probs, count - 1)[:count]]
-        else:
-            head = probs
+        head = np.partition(probs, width - count)[width - count :] if count < width else probs
         descending = np.sort(head)[::-1]
         before = np.cumsum(descending) - descending
         kept = max(int(np.count_nonzero(before < top_p)), 1)
         if kept < count or count == width:
             return float(descending[kept - 1])
-        count = min(count * 4, width)
+        # Every class not yet sorted is at most the smallest sorted one, so at least
+        # (P - mass so far) / smallest more are needed: grow by that, and by 4x at least.
+        short = (top_p - float(before[-1] + descending[-1])) / max(float(descending[-1]), 1e-300)
+        count = int(min(max(count * 4, count + 1.25 * short), width))
 
 
 def filtered_distribution(
     scores: FloatArray, temperature: float, filters: Filters
 ) -> tuple[FloatArray, BoolArray]:
     """Each row's filtered, renormalised probabilities, and which classes survived."""
+    if filters == Filters() or filters == Filters(top_p=1.0):
+        probs = numerics.softmax(scores, temperature)
+        return probs, scores > -np.inf
     log_probs = numerics.log_softmax(scores, temperature)
     kept = kept_classes(log_probs, filters)
-    return _renormalised(log_probs, kept), kept
+    return restricted(log_probs, kept), kept
 
 
 def draw(probs: FloatArray, count: int, generator: np.random.Generator) -> IntArray:
