@@ -27,6 +27,7 @@ from .rich_output import GAP, GAP_STYLE, GLUE, RowWindow, bar, count_text, make_
 from .streams import stdout_bytes
 from .writers import header_line
 
+TABLE_DRAWS = 40  # a table shows this many draws of a row; csv and json show all
 TOP_FIELDS = ("row", "rank", "class", "prob", "logprob", "cumulative")
 
 
@@ -332,8 +333,13 @@ class SampleWriter:
                 for offset in range(len(shown))
             )
         else:
+            # NDJSON objects read with --key come back whole, with the result added.
+            whole = (
+                carried.objects if carried is not None and self.output is Format.NDJSON else None
+            )
             objects = [
                 {
+                    **(whole[offset] if whole else {}),
                     **(dict(zip(self.kept_names or (), kept[offset], strict=True)) if kept else {}),
                     "draws": shown[offset],
                     "support": int(support[offset]),
@@ -375,7 +381,9 @@ class SampleWriter:
             if position == len(self.window.head) and self.window.hidden:
                 cells = [GAP] * (len(table.columns) - 1)
                 table.add_row(not_shown(self.window.hidden, "row"), *cells, style=GAP_STYLE)
-            text = " ".join(printable(str(draw)) for draw in draws)
+            text = " ".join(printable(str(draw)) for draw in draws[:TABLE_DRAWS])
+            if len(draws) > TABLE_DRAWS:
+                text += f" {GAP} ({len(draws) - TABLE_DRAWS:,} more; -o csv shows all)"
             table.add_row(f"{number:,}", *(printable(v) for v in kept or ()), text, f"{support:,}")
         console.print(table)
         stream.flush()

@@ -320,3 +320,24 @@ def test_explain_table_marks_the_filter_that_drops_each_class():
 def test_explain_filters_go_without_sweep_or_label():
     result = run("explain", "1", "2", "--top-p", "0.5", "--label", "0")
     assert _one_line_error(result, 2).startswith("softmax explain: shows filters alone")
+
+
+def test_sample_ndjson_objects_come_back_whole_with_the_draws():
+    stdin = '{"id":"a","logits":[0,"-inf"]}\n{"id":"b","logits":["-inf",5]}\n'
+    result = run("sample", "--key", "logits", "-n", "2", "--seed", "1", "-o", "ndjson", stdin=stdin)
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines == [
+        {"id": "a", "logits": [0, "-inf"], "draws": [0, 0], "support": 1},
+        {"id": "b", "logits": ["-inf", 5], "draws": [1, 1], "support": 1},
+    ]
+
+
+def test_a_sample_table_shows_the_first_draws_and_counts_the_rest():
+    result = run("sample", "-n", "100", "--seed", "1", "1", "2", "-o", "table")
+    assert "(60 more; -o csv shows all)" in result.stdout
+
+
+def test_top_of_a_single_column_is_one_vector():
+    result = run("top", "-k", "1", "-o", "csv", stdin="1\n5\n2\n")
+    assert result.stdout.splitlines()[1].startswith("1,1,1,")
