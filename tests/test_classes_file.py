@@ -168,3 +168,9 @@ def test_crlf_and_a_missing_last_line_break_are_fine(tmp_path):
     path.write_bytes(b"a\r\nb")
     result = run("probs", "1", "2", "--classes", str(path), "-o", "csv")
     assert result.stdout.splitlines()[0] == "a,b"
+
+
+def test_classes_from_stdin_is_a_usage_error():
+    result = run("probs", "1", "2", "--classes", "-")
+    assert result.exit_code == 2
+    assert _error(result) == "softmax probs: --classes: reads a file, not stdin"

@@ -273,6 +273,7 @@ def test_names_without_class_names_is_a_usage_error():
         ("-n", "0"),
         ("--seed", "-1"),
         ("--seed", "x"),
+        ("--seed", str(1 << 64)),
     ],
 )
 def test_bad_filter_values_are_usage_errors(option, value):
@@ -341,3 +342,11 @@ def test_a_sample_table_shows_the_first_draws_and_counts_the_rest():
 def test_top_of_a_single_column_is_one_vector():
     result = run("top", "-k", "1", "-o", "csv", stdin="1\n5\n2\n")
     assert result.stdout.splitlines()[1].startswith("1,1,1,")
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--top-p", "0"), ("--top-k", "0"), ("--min-p", "-1")]
+)
+def test_bad_explain_filter_values_are_usage_errors(option, value):
+    result = run("explain", "1", "2", option, value)
+    assert _one_line_error(result, 2).startswith(f"softmax explain: {option}: must be")
