@@ -169,7 +169,8 @@ def main_table(steps: dict[str, Any], w: Numbers, brief: bool = False) -> Grid:
         columns.append((f"p - {y}", "gradient_z"))
         if t != 1 and not brief:
             columns.append((f"(p - {y})/T", "gradient"))
-    hidden = {"shifted", "scaled", "exp"} if limit else set()
+    if limit:  # x - max is inf - inf: no z, no e^z
+        columns = [c for c in columns if c[1] not in ("shifted", "scaled", "exp")]
     header = ["class"] + [formula(title) for title, _ in columns] + [""]
     rows: list[list[str]] = []
     grid = Grid(header, rows)
@@ -190,12 +191,12 @@ def main_table(steps: dict[str, Any], w: Numbers, brief: bool = False) -> Grid:
             marks.append("masked")
         if i in ties:
             grid.highlight.add(len(rows))
-        cells = ["" if key in hidden else w.n(steps[key][i]) for _, key in columns]
+        cells = [w.n(steps[key][i]) for _, key in columns]
         rows.append([steps["classes"][i], *cells, "◀ " + ", ".join(marks) if marks else ""])
     grid.rules.add(len(rows))
     total = [""] * len(columns)
     keys = [key for _, key in columns]
-    if not limit:
+    if "exp" in keys:
         total[keys.index("exp")] = w.n(steps["sum_exp"])
     total[keys.index("probs")] = w.n(steps["sum_probs"])
     rows.append(["sum", *total, ""])
@@ -371,7 +372,7 @@ def _limit_note(steps: dict[str, Any], w: Numbers) -> Note:
         f"{formula('+inf')} {each} {formula(f'1/{len(plus)} = ' + w.n(share))}{others}. "
         f"With {formula('max = +inf')} the shift {formula('x - max')} is undefined (inf - inf), "
         f"so {formula('z')}, {formula('e^z')} and their sum do not exist and the table leaves "
-        "them blank; the probabilities below are the limit.",
+        "them out; the probabilities below are the limit.",
     )
 
 
@@ -951,7 +952,6 @@ def sweep_grid(steps: dict[str, Any], w: Numbers) -> Grid:
         rows,
         title="temperature sweep",
         caption=legend if per_class else None,
-        left=0,
         pictures={width - 3, width - 1},
     )
 

@@ -52,21 +52,37 @@ def _pieces(text: str) -> list[tuple[bool, str]]:
 
 
 def plain(text: str) -> str:
-    """A marked sentence as terminal text: a formula breaks only after a comma."""
+    """A marked sentence as terminal text: a formula breaks only where a reader expects."""
     from .rich_output import GLUE
 
     out = []
     for is_math, piece in _pieces(text):
         piece = _NAMES.sub(lambda m: m.group(1), piece)
         if is_math:
-            # A long formula may also break after + and =, as typeset mathematics does.
-            breaks = (", ", "+ ", "= ") if len(piece) > LONG_FORMULA else (", ",)
-            for mark in breaks:
-                piece = piece.replace(mark, mark[0] + "\x00")
-            piece = piece.replace(" ", GLUE).replace("\x00", " ")
+            piece = _glued(piece, GLUE)
         else:
             piece = piece.replace("class ", f"class{GLUE}")
         out.append(piece)
+    return "".join(out)
+
+
+def _glued(formula: str, glue: str) -> str:
+    """Spaces that may not break: all but those after a comma (in a vector) and, in a
+    long formula, after + or = outside parentheses (brackets do not count)."""
+    long = len(formula) > LONG_FORMULA
+    depth = 0
+    out = []
+    for i, char in enumerate(formula):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        if char == " " and i > 0:
+            before = formula[i - 1]
+            breakable = before == "," or (long and depth == 0 and before in "+=")
+            out.append(" " if breakable else glue)
+        else:
+            out.append(char)
     return "".join(out)
 
 
@@ -157,15 +173,24 @@ def _rich_tables(grid: Grid, width: int) -> list[Any]:
     text_columns = columns[: grid.left]
     trailing = [c for c in columns if c >= grid.left and _is_text_column(grid, c)]
     numbers = [c for c in columns if c >= grid.left and c not in trailing]
-    chunks = [numbers]
+    marks = [c for c in trailing if c not in grid.pictures]
+    allowance = MARKS_WIDTH if marks else 0  # a column of marks may wrap
+    pictures = [c for c in trailing if c in grid.pictures]
+    chunks = [numbers + pictures]
     for count in range(1, len(numbers) + 1):
         size = -(-len(numbers) // count)
-        chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)]
-        # A column of marks may wrap, so it counts as MARKS_WIDTH wide.
-        allowance = MARKS_WIDTH if trailing else 0
-        if all(_width(measure, grid, text_columns + c) + allowance <= width for c in chunks):
+        parts = [numbers[i : i + size] for i in range(0, len(numbers), size)] or [[]]
+        together = parts[:-1] + [parts[-1] + pictures]
+        apart = parts + [pictures] if pictures else parts
+        fitting = [
+            candidate
+            for candidate in (together, apart)
+            if all(_width(measure, grid, text_columns + c) + allowance <= width for c in candidate)
+        ]
+        if fitting:
+            chunks = fitting[0]
             break
-    chunks[-1] = chunks[-1] + trailing
+    chunks[-1] = chunks[-1] + marks
     tables = [
         _rich_table(grid, text_columns + chunk, first=i == 0) for i, chunk in enumerate(chunks)
     ]
