@@ -272,7 +272,19 @@ def _key_lines(steps: dict[str, Any], w: Numbers) -> list[str]:
         lines.append(f"loss: {formula(f'L = -log p[{c}] = ' + w.n(steps['cross_entropy']))}")
     elif "target" in steps:
         lines.append(f"loss: {formula('L = -Σ q log p = ' + w.n(steps['cross_entropy']))}")
-    elif steps["log_sum_exp"] is not None and not steps["limit"]:
+    if "step" in steps:
+        step = steps["step"]
+        old, new = steps["cross_entropy"], step["cross_entropy"]
+        relation = "<" if new < old else ">" if new > old else "="
+        lines.append(
+            f"step: {formula(_step_rule(steps))} with {formula('η = ' + w.g(step['eta']))} "
+            f"gives {formula(PRIME + w.n(new) + f' {relation} L = ' + w.n(old))}"
+        )
+    if (
+        "label" not in steps
+        and "target" not in steps
+        and (steps["log_sum_exp"] is not None and not steps["limit"])
+    ):
         lines.append(
             f"log-probabilities: "
             f"{formula('log p = z - log Σ e^z = z - ' + w.n(steps['log_sum_exp']))}"
@@ -653,13 +665,16 @@ def _gradient_note(steps: dict[str, Any], w: Numbers) -> Note:
     return Note("Gradient.", text)
 
 
+def _step_rule(steps: dict[str, Any]) -> str:
+    y = _truth_symbol(steps)
+    return f"x' = x - η(p - {y})" if steps["temperature"] == 1 else f"x' = x - η(p - {y})/T"
+
+
 def _step_note(steps: dict[str, Any], w: Numbers) -> Note:
     step = steps["step"]
-    t = steps["temperature"]
-    y = _truth_symbol(steps)
     eta = w.g(step["eta"])
     old, new = steps["cross_entropy"], step["cross_entropy"]
-    rule = f"x' = x - η(p - {y})" if t == 1 else f"x' = x - η(p - {y})/T"
+    rule = _step_rule(steps)
     text = f"On the scores, with {formula(f'η = {eta}')}: "
     if len(step["scores"]) <= INLINE_MAX_CLASSES:
         text += (

@@ -127,9 +127,7 @@ def test_every_number_printed_is_a_json_value_rounded(case, fmt):
 def test_the_property_check_catches_a_number_that_is_not_a_json_value():
     allowed = spellings(0.659001, 4)
     assert "0.6590" in allowed
-    assert [n for n in printed_numbers("p = 0.6591 and 0.6590") if n not in allowed] == [
-        "0.6591"
-    ]
+    assert [n for n in printed_numbers("p = 0.6591 and 0.6590") if n not in allowed] == ["0.6591"]
 
 
 # --- the table ------------------------------------------------------------------------
@@ -153,7 +151,9 @@ def test_the_sum_row_sits_under_the_columns_it_adds_up(args, columns):
             header = line
         if line.startswith("sum"):
             for number in re.finditer(r"\d+\.\d+", line):
-                above = [t for t in ("e^z", "p") if re.search(rf"(?<!\S){re.escape(t)}(?!\S)", header)]
+                above = [
+                    t for t in ("e^z", "p") if re.search(rf"(?<!\S){re.escape(t)}(?!\S)", header)
+                ]
                 column = next(t for t in above if _column_end(header, t) == number.end())
                 found[column] = number.group(0)
     assert found == expected
@@ -302,7 +302,7 @@ def test_two_classes_with_a_label_give_the_binary_cross_entropy_and_its_gradient
     out = flat("1.5", "-0.5", "--label", "1")
     s = 1 / (1 + math.exp(-2.0))
     bce = -math.log(1 - s)
-    assert f"(here y = 0), the binary cross-entropy" in out
+    assert "(here y = 0), the binary cross-entropy" in out
     assert f"log(1 - σ(a - b))] = {bce:.4f}" in out
     assert f"σ(a - b) - y = {s:.4f}" in out
     steps = data("1.5", "-0.5", "--label", "1")
