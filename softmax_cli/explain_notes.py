@@ -49,7 +49,8 @@ class Grid:
     rows: list[list[str]]
     title: str | None = None
     caption: str | None = None
-    left: int = 1  # the first ``left`` columns are text, the rest numbers
+    left: int = 1  # the first ``left`` columns are keys, the rest numbers
+    keys_right: bool = False  # keys that are numbers (temperatures) align right
     rules: set[int] = field(default_factory=set)  # a rule above these rows
     highlight: set[int] = field(default_factory=set)  # rows of the arg-max
     dim: set[int] = field(default_factory=set)  # rows standing for rows not shown
@@ -88,7 +89,8 @@ class Numbers:
 
     def fixed(self, value: float) -> str:
         """Fixed decimals even for tiny values, so a matrix stays narrow and aligned."""
-        return fixed_number(value, self.precision)
+        text = fixed_number(value, self.precision)
+        return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
     def paren(self, value: float) -> str:
         """A number to write after an operator: negative ones in parentheses."""
@@ -363,9 +365,10 @@ def _dtype_note(steps: dict[str, Any], w: Numbers) -> Note:
         if p == 0 and lp != -math.inf
     ]
     if vanished:
-        text += (
-            f": here {_classes(names, vanished)} vanish although their "
-            "log-probabilities are finite."
+        text += f": here {_classes(names, vanished)} vanish" + (
+            "es although its log-probability is finite."
+            if len(vanished) == 1
+            else " although their log-probabilities are finite."
         )
     else:
         text += "; none does here."
@@ -501,7 +504,14 @@ def _probability_note(steps: dict[str, Any], w: Numbers) -> Note:
         )
     else:
         parts.append(f"In the limit, {formula('p')} = {_listed(probs, w, 'p')}.")
-    parts.append(f"They add up to {formula(w.n(steps['sum_probs']))}.")
+    total = w.n(steps["sum_probs"])
+    if total == w.n(1.0):
+        parts.append(f"They add up to {formula(total)}.")
+    else:
+        parts.append(
+            f"They add up to {formula(total)}, not exactly 1: each {formula('p')} is rounded "
+            f"to a {steps['dtype']} before they are added."
+        )
     if k == 1:
         parts.append(
             f"With one class, {formula('p = 1')} whatever the score: there is nothing to "
@@ -642,7 +652,7 @@ def _gradient_note(steps: dict[str, Any], w: Numbers) -> Note:
     gz = _listed(steps["gradient_z"], w, f"p - {y}")
     text = (
         f"{formula(f'∂L/∂z = p - {y}')} = {gz}, where {what}. {origin} Its entries add up to "
-        "0, so it moves the scores against each other and never all together."
+        "0, so a step along it never changes the sum of the scores."
     )
     if t == 1:
         text += (
@@ -967,6 +977,7 @@ def sweep_grid(steps: dict[str, Any], w: Numbers) -> Grid:
         rows,
         title="temperature sweep",
         caption=legend if per_class else None,
+        keys_right=True,
         pictures={width - 3, width - 1},
     )
 

@@ -191,17 +191,12 @@ def _rich_tables(grid: Grid, width: int) -> list[Any]:
             chunks = fitting[0]
             break
     chunks[-1] = chunks[-1] + marks
-    tables = [
-        _rich_table(grid, text_columns + chunk, first=i == 0) for i, chunk in enumerate(chunks)
-    ]
-    if len(tables) == 1:
-        return tables
     from rich.console import Group
     from rich.text import Text
 
-    parts: list[Any] = []
-    for table in tables:
-        parts += [table, Text("")]
+    parts: list[Any] = [Text(plain(grid.title))] if grid.title else []
+    for chunk in chunks:
+        parts += [_rich_table(grid, text_columns + chunk), Text("")]
     return [Group(*parts[:-1])]
 
 
@@ -215,19 +210,19 @@ def _is_text_column(grid: Grid, column: int) -> bool:
 def _width(console: Any, grid: Grid, columns: list[int]) -> int:
     from rich.measure import Measurement
 
-    table = _rich_table(grid, columns, first=True)
+    table = _rich_table(grid, columns)
     return Measurement.get(console, console.options, table).maximum
 
 
-def _rich_table(grid: Grid, columns: list[int], *, first: bool) -> Any:
+def _rich_table(grid: Grid, columns: list[int]) -> Any:
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     from .rich_output import ARGMAX_STYLE, GAP_STYLE
 
     table = Table(
-        title=grid.title if first and grid.title else None,
-        caption=plain(grid.caption) if grid.caption else None,
+        caption=Text(plain(grid.caption)) if grid.caption else None,
         box=box.SIMPLE_HEAD,
         title_justify="left",
         caption_justify="left",
@@ -236,8 +231,10 @@ def _rich_table(grid: Grid, columns: list[int], *, first: bool) -> Any:
         collapse_padding=True,
     )
     for column in columns:
-        header = plain(grid.header[column])
-        if column in grid.pictures or column < grid.left:
+        header = Text(plain(grid.header[column]))  # names from input are not markup
+        if column < grid.left and grid.keys_right:
+            table.add_column(header, justify="right", no_wrap=True)
+        elif column in grid.pictures or column < grid.left:
             table.add_column(header, no_wrap=True)
         elif _is_text_column(grid, column):
             table.add_column(header, overflow="fold")
@@ -250,7 +247,7 @@ def _rich_table(grid: Grid, columns: list[int], *, first: bool) -> Any:
                 continue  # a total row with nothing to total in these columns
         style = ARGMAX_STYLE if index in grid.highlight else None
         style = GAP_STYLE if index in grid.dim else style
-        table.add_row(*[plain(row[c]) for c in columns], style=style)
+        table.add_row(*[Text(plain(row[c])) for c in columns], style=style)
     return table
 
 
