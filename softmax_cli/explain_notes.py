@@ -257,9 +257,10 @@ def _key_lines(steps: dict[str, Any], w: Numbers) -> list[str]:
     lines = []
     if steps["limit"]:
         plus = [i for i, s in enumerate(steps["scores"]) if s == math.inf]
+        share = "which gets" if len(plus) == 1 else "which share"
         lines.append(
-            f"limit: {formula('x = +inf')} for {_classes(names, plus)}, which share "
-            f"{formula('p = 1')} equally; the shift is undefined"
+            f"limit: {formula('x = +inf')} for {_classes(names, plus)}, {share} "
+            f"{formula('p = 1')}{'' if len(plus) == 1 else ' equally'}; the shift is undefined"
         )
     else:
         t = steps["temperature"]
@@ -933,7 +934,7 @@ def jacobian_grid(steps: dict[str, Any], w: Numbers) -> Grid:
         for i, row in enumerate(steps["jacobian"])
     ]
     header = ["", *[formula(f"∂z[{name(n)}]") for n in names]]
-    return Grid(header, rows, title="Jacobian diag(p) - p pᵀ", caption=legend)
+    return Grid(header, rows, title=f"Jacobian {formula('diag(p) - p pᵀ')}", caption=legend)
 
 
 def naive_grid(steps: dict[str, Any], w: Numbers) -> Grid:

@@ -256,6 +256,7 @@ def _rich_table(grid: Grid, columns: list[int]) -> Any:
 _EXPONENT = re.compile(
     r"\^(\((?:[^()]|\([^()]*\))*\)|-\((?:[^()]|\([^()]*\))*\)|-?[A-Za-z0-9.]+(?:_[A-Za-z0-9]+)?)"
 )
+_SCIENTIFIC = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([+-]?\d+)")
 _WORDS = {
     "softmax": r"\operatorname{softmax}",
     "onehot": r"\operatorname{onehot}",
@@ -305,7 +306,8 @@ _LATEX_SPECIAL = {
 
 def latex_escape(text: str) -> str:
     """Plain text for LaTeX: every special character written so it prints as itself."""
-    return "".join(_LATEX_SPECIAL.get(char, char) for char in text)
+    escaped = "".join(_LATEX_SPECIAL.get(char, char) for char in text)
+    return escaped.replace("--", "-{}-")  # --sweep, not an en dash
 
 
 def latex_math(text: str) -> str:
@@ -324,6 +326,7 @@ def latex_math(text: str) -> str:
             inner = inner[1:-1]
         return "^{" + inner + "}"
 
+    text = _SCIENTIFIC.sub(lambda m: rf"{m.group(1)} \times 10^{{{int(m.group(2))}}}", text)
     text = _EXPONENT.sub(exponent, text)
     text = re.sub(r"_([A-Za-z0-9]{2,})", r"_{\1}", text)
     text = _WORD.sub(lambda m: _WORDS[m.group(1)], text)
