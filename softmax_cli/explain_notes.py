@@ -631,6 +631,13 @@ def _gradient_note(steps: dict[str, Any], w: Numbers) -> Note:
             "Gradient.",
             "With an infinite loss there is no gradient to follow, so the table leaves it out.",
         )
+    if len(names) == 1:
+        return Note(
+            "Gradient.",
+            f"With one class {formula('p = 1')} whatever the score, so "
+            f"{formula('∂L/∂z = p - ' + _truth_symbol(steps) + ' = ' + w.v(steps['gradient_z']))}: "
+            "there is nothing to learn.",
+        )
     if "label" in steps:
         c = name(names[steps["label"]])
         y = "y"
