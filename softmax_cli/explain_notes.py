@@ -865,21 +865,29 @@ def _naive_note(steps: dict[str, Any], w: Numbers) -> Note:
         )
     elif problem == "underflow":
         why = (
-            f"{formula('e^(x/T)')} rounds to 0 for every class once {formula(f'x/T < {under}')}, "
-            f"and {formula('0/0 = nan')}."
+            f"every {formula('x/T')} here is below {formula(under)}, so {formula('e^(x/T)')} "
+            f"rounds to 0 for every class, and {formula('0/0 = nan')}. The shifted form "
+            "above does not break."
         )
     elif problem == "partial underflow":
+        lost = [
+            i
+            for i, (e, x) in enumerate(zip(naive["exp"], steps["scores"], strict=True))
+            if e == 0 and x != -math.inf
+        ]
         why = (
-            f"{formula('e^(x/T)')} rounds to 0 for some classes (once "
-            f"{formula(f'x/T < {under}')}), "
-            "so their probabilities come out as 0 where the shifted form keeps them."
+            f"{formula('e^(x/T)')} rounds to 0 for {_classes(steps['classes'], lost)} "
+            f"({formula(f'x/T < {under}')}), so the naive probability is 0 where the "
+            "shifted form keeps a small positive one."
         )
     else:
-        why = "the unshifted exponentials lose precision."
+        why = "the unshifted exponentials lose precision. The shifted form above does not."
+    if problem == "overflow":
+        why += " The shifted form above does not break."
     return Note(
         "Without the shift it breaks.",
         f"The naive formula {naive_formula} gives {_listed(naive['probs'], w, 'naive p')}: {why} "
-        "The shifted form above does not. Side by side:",
+        "Side by side:",
         naive_grid(steps, w),
     )
 

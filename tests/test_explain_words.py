@@ -487,3 +487,40 @@ def test_only_explain_writes_markdown_and_latex(fmt):
     result = runner.invoke(app, ["probs", "1", "2", "-o", fmt])
     assert result.exit_code == 2
     assert "is not one of" in result.stderr
+
+
+def test_the_naive_formula_names_what_breaks_and_only_when_it_breaks():
+    partial = flat("-700", "-760")
+    assert "rounds to 0 for class 1 (x/T < -745.13)" in partial
+    assert "0/0 = nan" not in partial
+    total = flat("-1000", "-1001")
+    assert "every x/T here is below -745.13" in total and "0/0 = nan" in total
+    over = flat("1000", "0")
+    assert "overflows to inf once x/T > 709.78" in over
+    fine = flat("2", "1", "0.1")
+    assert "Without the shift?" in fine and "breaks." not in fine.split("Without")[1][:20]
+
+
+def test_float16_says_why_its_probabilities_do_not_add_up_to_1():
+    rounded = flat("0", "-20", "3", "--dtype", "float16", "-t", "0.5")
+    steps = data("0", "-20", "3", "--dtype", "float16", "-t", "0.5")
+    assert f"{steps['sum_probs']:.4f}" != "1.0000"
+    assert "not exactly 1: each p is rounded to a float16" in rounded
+    assert "not exactly 1" not in flat("2", "1", "0.1")
+
+
+def test_a_score_changed_by_rounding_to_the_dtype_is_pointed_out():
+    assert "0.1 is stored as 0.0999756" in flat("0.1", "1", "--dtype", "float16")
+    assert "is stored as" not in flat("0.5", "1", "--dtype", "float16").split("Shift")[0]
+
+
+def test_a_finite_true_class_beside_plus_infinity_has_an_infinite_loss():
+    out = flat("1", "inf", "--label", "0")
+    assert "a finite score cannot compete with +inf" in out
+    assert "The true class is masked" not in out
+    assert "a finite score cannot compete" not in flat("1", "inf", "--label", "1")
+
+
+def test_one_class_has_a_zero_gradient_said_plainly():
+    assert "there is nothing to learn" in flat("5", "--label", "0")
+    assert "there is nothing to learn" not in flat("5", "1", "--label", "0")
