@@ -519,7 +519,7 @@ def _probability_note(steps: dict[str, Any], w: Numbers) -> Note:
             "compare it with."
         )
     elif len(ties) == 1:
-        parts.append(f"The most probable class is {names[ties[0]]}.")
+        parts.append(f"The most probable is class {names[ties[0]]}.")
     else:
         parts.append(
             f"{_classes(names, ties).capitalize()} tie for the largest score, so they tie as "

@@ -235,9 +235,9 @@ def test_every_value_is_positive_only_when_no_exponential_is_zero():
 
 
 def test_the_most_probable_class_is_named_only_without_a_tie():
-    assert "The most probable class is 0." in flat("2", "1", "0.1")
+    assert "The most probable is class 0." in flat("2", "1", "0.1")
     tie = flat("0", "0", "0")
-    assert "most probable class is" not in tie
+    assert "most probable is class" not in tie
     assert "Classes 0, 1 and 2 tie for the largest score" in tie
     assert tie.count("◀ tied max") == 3
 
