@@ -25,7 +25,6 @@ DEFAULT_SWEEP = (0.1, 0.5, 1.0, 2.0, 10.0)
 MAX_CLASSES = 10_000  # more than a derivation can show; probs handles any width
 JACOBIAN_MAX_CLASSES = 6
 ONLINE_BLOCKS = 4  # the one-pass demonstration splits the vector into at most this many blocks
-DTYPES = ("float64", "float32", "float16")
 TARGET_TOLERANCE = 1e-6  # how far from 1 a typed soft target may sum (0.7,0.2,0.1 is 0.9999…)
 
 
