@@ -476,6 +476,20 @@ def _exp_note(steps: dict[str, Any], w: Numbers) -> Note:
     )
 
 
+def _rounding_remark(values: Sequence[float], total: str, w: Numbers) -> str:
+    """A remark when the terms as printed do not add up to the total as printed."""
+    try:
+        shown = math.fsum(float(w.n(v)) for v in values)
+    except ValueError:  # inf or nan: nothing to compare
+        return ""
+    if w.n(shown) == total:
+        return ""
+    return (
+        " (The terms as printed add up to a slightly different number: each is rounded, "
+        "the sum is of the exact values.)"
+    )
+
+
 def _sum_note(steps: dict[str, Any], w: Numbers) -> Note:
     exps = steps["exp"]
     k = len(exps)
@@ -484,7 +498,10 @@ def _sum_note(steps: dict[str, Any], w: Numbers) -> Note:
         return Note("Add them up.", f"One term: {formula('Σ e^z = e^0 = ' + total)}.")
     if k <= INLINE_MAX_CLASSES:
         terms = " + ".join(w.n(e) for e in exps)
-        return Note("Add them up.", f"{formula(f'Σ e^z = {terms} = {total}')}.")
+        return Note(
+            "Add them up.",
+            f"{formula(f'Σ e^z = {terms} = {total}')}.{_rounding_remark(exps, total, w)}",
+        )
     return Note(
         "Add them up.",
         f"The {k} terms of the column {formula('e^z')} add up to {formula('Σ e^z = ' + total)}.",
@@ -507,7 +524,8 @@ def _probability_note(steps: dict[str, Any], w: Numbers) -> Note:
         parts.append(f"In the limit, {formula('p')} = {_listed(probs, w, 'p')}.")
     total = w.n(steps["sum_probs"])
     if total == w.n(1.0):
-        parts.append(f"They add up to {formula(total)}.")
+        remark = _rounding_remark(probs, total, w) if k <= INLINE_MAX_CLASSES else ""
+        parts.append(f"They add up to {formula(total)}.{remark}")
     else:
         parts.append(
             f"They add up to {formula(total)}, not exactly 1: each {formula('p')} is rounded "

@@ -344,7 +344,8 @@ def _md(text: str) -> str:
     out = []
     for is_math, piece in _pieces(text):
         if is_math:
-            out.append("$" + latex_math(piece) + "$")
+            # a | would end the cell of a pipe table, even inside $…$
+            out.append("$" + latex_math(piece).replace("|", r"\vert{}") + "$")
         else:
             out.append(_MARKDOWN_SPECIAL.sub(r"\\\1", piece))
     return "".join(out)

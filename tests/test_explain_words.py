@@ -524,3 +524,11 @@ def test_a_finite_true_class_beside_plus_infinity_has_an_infinite_loss():
 def test_one_class_has_a_zero_gradient_said_plainly():
     assert "there is nothing to learn" in flat("5", "--label", "0")
     assert "there is nothing to learn" not in flat("5", "1", "--label", "0")
+
+
+def test_rounded_terms_that_miss_the_printed_sum_are_owned_up_to():
+    steps = data("2", "1", "0.1")
+    printed = sum(round(e, 4) for e in steps["exp"])
+    assert f"{printed:.4f}" != f"{steps['sum_exp']:.4f}"  # 1.5175 against 1.5174
+    assert "each is rounded, the sum is of the exact values" in flat("2", "1", "0.1")
+    assert "each is rounded" not in flat("1", "2")
