@@ -802,13 +802,18 @@ def _online_note(steps: dict[str, Any], w: Numbers) -> Note:
     online = steps["online"]
     t = steps["temperature"]
 
-    same = online["sum_exp"] == steps["sum_exp"]
-    agreement = (
-        "exactly the same number"
-        if same
-        else f"the same up to rounding ({formula(w.n(online['sum_exp']))} against "
-        f"{formula(w.n(steps['sum_exp']))}: the terms are added in another order)"
-    )
+    if online["sum_exp"] == steps["sum_exp"]:
+        agreement = "exactly the same number"
+    elif w.n(online["sum_exp"]) == w.n(steps["sum_exp"]):
+        agreement = (
+            "the same to every digit shown; the last bits may differ, because the terms "
+            "are rounded and added in another order"
+        )
+    else:
+        agreement = (
+            f"the same up to rounding ({formula(w.n(online['sum_exp']))} against "
+            f"{formula(w.n(steps['sum_exp']))}: the terms are added in another order)"
+        )
     size = online["block_size"]
 
     def e(exponent: str) -> str:

@@ -532,3 +532,13 @@ def test_rounded_terms_that_miss_the_printed_sum_are_owned_up_to():
     assert f"{printed:.4f}" != f"{steps['sum_exp']:.4f}"  # 1.5175 against 1.5174
     assert "each is rounded, the sum is of the exact values" in flat("2", "1", "0.1")
     assert "each is rounded" not in flat("1", "2")
+
+
+def test_the_online_sum_says_how_closely_it_agrees():
+    args = ("3", "-1", "2", "0.5", "-inf", "4", "1", "1", "-t", "0.5", "--online")
+    steps = data(*args)
+    assert steps["online"]["sum_exp"] != steps["sum_exp"]  # the last bits differ
+    assert "the same to every digit shown; the last bits may differ" in flat(*args)
+    one_block_each = data("1", "3", "--online")
+    assert one_block_each["online"]["sum_exp"] == one_block_each["sum_exp"]
+    assert "exactly the same number" in flat("1", "3", "--online")
