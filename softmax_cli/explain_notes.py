@@ -947,8 +947,9 @@ def _sweep_note(steps: dict[str, Any], w: Numbers) -> Note:
     return Note(
         "Temperature sweep.",
         f"The same scores at several temperatures. As {formula('T → 0')} {cold}; as "
-        f"{formula('T')} grows it spreads {hot}. The order of the classes never changes; "
-        f"'shape' draws each distribution, the last column {formula('H / log K')}.",
+        f"{formula('T')} grows it spreads {hot}. The order of the classes never changes. "
+        f"(On a terminal and in Markdown, 'shape' draws each distribution and a bar shows "
+        f"{formula('H / log K')}.)",
         sweep_grid(steps, w),
     )
 
