@@ -366,13 +366,24 @@ def explain(run: Invocation) -> None:
             label=run.label,
             classes=source.classes,
             temperatures=temperatures,
+            target=run.target,
+            step=run.step,
+            online=bool(run.online),
+            dtype=run.dtype,
         )
     except UsageError as error:
         if error.option == "--label":
             error.option = run.name_of("label")  # as typed: -l or --label
         raise
+    # The one place explain's modes meet: each adds its steps to `steps` above and
+    # its words in explain_notes; the writers below typeset whatever is there.
     write_explanation(
-        output_format(run), stdout_bytes(), steps, precision=run.precision, no_color=run.no_color
+        output_format(run),
+        stdout_bytes(),
+        steps,
+        precision=run.precision,
+        no_color=run.no_color,
+        brief=bool(run.brief),
     )
 
 

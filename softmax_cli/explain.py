@@ -1,8 +1,9 @@
 """``softmax explain``: every step of the derivation, as numbers and as text.
 
-``derive`` is pure (arrays in, a dict of steps out, ready for JSON); the
-renderers only format what it computed.  All numbers come from the core in
-``numerics`` or from the same formulas written out once here.
+``derive`` is pure (arrays in, a dict of steps out, ready for JSON); the words
+live in ``explain_notes`` and the three renderers (terminal text, Markdown,
+LaTeX) in ``explain_render``.  Every number any of them prints is a value of
+``derive``'s dict, which ``-o json`` writes as it is.
 """
 
 from __future__ import annotations
@@ -18,22 +19,32 @@ from . import numerics
 from .errors import DataError, RowError, UsageError
 from .formats import Format, Output, parse_format
 from .labels import class_lookup, explained, label_value
-from .number_text import (
-    TABLE_PRECISION,
-    fixed_number,
-    json_ready,
-    table_number,
-    table_precision,
-)
+from .number_text import TABLE_PRECISION, json_ready, table_precision
 
 DEFAULT_SWEEP = (0.1, 0.5, 1.0, 2.0, 10.0)
 MAX_CLASSES = 10_000  # more than a derivation can show; probs handles any width
 JACOBIAN_MAX_CLASSES = 6
-INLINE_MAX_CLASSES = 6
-SWEEP_MAX_CLASSES = 4  # more classes than this show only p[max] in the sweep
-NAME_WIDTH = 10  # longer class names are numbered in the text, with a legend
-HEADER_NAME_WIDTH = 4  # wider names are numbered in the Jacobian and sweep headers
-PROSE_WIDTH = 88  # wider lines are hard to follow on a projector
+ONLINE_BLOCKS = 4  # the one-pass demonstration splits the vector into at most this many blocks
+TARGET_TOLERANCE = 1e-6  # how far from 1 a typed soft target may sum (0.7,0.2,0.1 is 0.9999…)
+
+
+def float_limits(dtype: str = "float64") -> dict[str, float]:
+    """Where exp and division leave the range of ``dtype``, from ``np.finfo``.
+
+    ``exp_overflow``: e^v is inf for v above it.  ``exp_underflow``: e^v rounds
+    to 0 below it (under half the smallest subnormal).
+    """
+    info = np.finfo(np.dtype(dtype))
+    largest = float(info.max)
+    subnormal = float(info.smallest_subnormal)  # half of it rounds to 0 (ties to even)
+    return {
+        "largest": largest,
+        "smallest_normal": float(info.smallest_normal),
+        "smallest_subnormal": subnormal,
+        "exp_overflow": math.log(largest),
+        "exp_underflow": math.log(subnormal) - math.log(2),
+        "rounds_to_zero": subnormal / 2,
+    }
 
 
 def _distribution(row: np.ndarray, temperature: float) -> tuple[np.ndarray, float]:
@@ -53,10 +64,10 @@ def sweep(scores: np.ndarray, temperatures: Sequence[float]) -> list[dict[str, A
 
 
 def _naive(row: np.ndarray, temperature: float) -> dict[str, Any]:
-    """``exp(x/T) / sum exp(x/T)`` with no shift, as a textbook writes it."""
+    """``exp(x/T) / sum exp(x/T)`` with no shift, as a textbook writes it, in row's dtype."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        exps = np.exp(row / temperature)
-        total = exps.sum()
+        exps = np.exp(row / row.dtype.type(temperature))
+        total = exps.sum(dtype=row.dtype)
         probs = exps / total
     problem = None
     finite = np.isfinite(row)
@@ -67,11 +78,34 @@ def _naive(row: np.ndarray, temperature: float) -> dict[str, Any]:
     elif (exps[finite] == 0).any():
         problem = "partial underflow"
     return {
-        "exp": exps.tolist(),
+        "exp": exps.astype(np.float64).tolist(),
         "sum_exp": float(total),
-        "probs": probs.tolist(),
+        "probs": probs.astype(np.float64).tolist(),
         "problem": problem,
     }
+
+
+def _stable(row: np.ndarray, temperature: float) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities and log-probabilities by the stable form, every step in row's dtype.
+
+    float64 goes through ``numerics`` (the numbers ``softmax probs`` prints);
+    narrower types repeat the same steps so each rounding happens where a model's would.
+    """
+    if row.dtype == np.float64:
+        x = row.reshape(1, -1)
+        return numerics.softmax(x, temperature)[0], numerics.log_softmax(x, temperature)[0]
+    kind = row.dtype.type
+    plus = row == np.inf
+    if plus.any():
+        share = kind(1) / kind(plus.sum())
+        probs = np.where(plus, share, kind(0)).astype(row.dtype)
+        with np.errstate(divide="ignore"):
+            return probs, np.log(probs)
+    with np.errstate(invalid="ignore", under="ignore", divide="ignore", over="ignore"):
+        z = (row - row.max()) / kind(temperature)
+        exps = np.exp(z)
+        total = exps.sum(dtype=row.dtype)
+        return exps / total, z - np.log(total)
 
 
 def parse_temperatures(text: str) -> list[float]:
@@ -98,6 +132,51 @@ def resolve_label(label: str | None, classes: Sequence[str], count: int) -> int 
     return int(value)
 
 
+def check_target(target: Sequence[float], count: int) -> np.ndarray:
+    """A soft target: ``count`` finite probabilities >= 0 that add up to 1."""
+    q = np.asarray(target, dtype=np.float64)
+    if q.size != count:
+        raise UsageError(f"has {q.size} values, expected {count}", option="--target")
+    if not (np.isfinite(q).all() and (q >= 0).all()):
+        raise UsageError("must be finite probabilities >= 0", option="--target")
+    if abs(math.fsum(q.tolist()) - 1.0) > TARGET_TOLERANCE:
+        raise UsageError(f"must add up to 1, not {math.fsum(q.tolist()):g}", option="--target")
+    return q
+
+
+def _online(row: np.ndarray, temperature: float) -> dict[str, Any]:
+    """The one-pass normaliser: a running max and a running sum rescaled when the max grows."""
+    k = row.size
+    size = math.ceil(k / min(k, ONLINE_BLOCKS))
+    blocks = []
+    running_max = -math.inf
+    running_sum = 0.0
+    with np.errstate(under="ignore"):
+        for start in range(0, k, size):
+            block = row[start : start + size]
+            block_max = float(block.max())
+            new_max = max(running_max, block_max)
+            if new_max == -math.inf:  # only masked scores so far: nothing to add yet
+                rescale, terms = 1.0, 0.0
+            else:
+                rescale = math.exp((running_max - new_max) / temperature)
+                terms = float(np.exp((block - new_max) / temperature).sum())
+            running_sum = running_sum * rescale + terms
+            running_max = new_max
+            blocks.append(
+                {
+                    "first": start,
+                    "last": start + block.size - 1,
+                    "block_max": block_max,
+                    "running_max": running_max,
+                    "rescale": rescale,
+                    "block_sum": terms,
+                    "running_sum": running_sum,
+                }
+            )
+    return {"block_size": size, "blocks": blocks, "sum_exp": running_sum, "max": running_max}
+
+
 def derive(
     scores: np.ndarray,
     *,
@@ -105,127 +184,178 @@ def derive(
     label: int | str | None = None,
     classes: Sequence[str] | None = None,
     temperatures: Sequence[float] | None = None,
+    target: Sequence[float] | None = None,
+    step: float | None = None,
+    online: bool = False,
+    dtype: str = "float64",
 ) -> dict[str, Any]:
     """Every intermediate value of the stable softmax of one vector, as plain data.
 
-    ``gradient`` is with respect to the raw scores x, ``(p - onehot)/T``;
-    ``gradient_z`` is with respect to ``z = (x - max)/T``, ``p - onehot``.
-    The Jacobian is ``diag(p) - p pᵀ`` with respect to z (divide by T for x).
+    ``gradient`` is with respect to the raw scores x, ``(p - y)/T``;
+    ``gradient_z`` is with respect to ``z = (x - max)/T``, ``p - y``, where y is
+    the one-hot label or the soft target.  The Jacobian is ``diag(p) - p pᵀ``
+    with respect to z (divide by T for x).  With ``dtype`` narrower than float64
+    the scores are rounded to it and every step is computed in it.
     """
-    x = np.asarray(scores, dtype=np.float64).reshape(1, -1)
+    given = np.asarray(scores, dtype=np.float64).reshape(1, -1)
     try:
-        numerics.check_rows(x)
+        numerics.check_rows(given)
     except RowError as error:
         raise DataError(error.message) from None
-    k = x.shape[1]
+    if label is not None and target is not None:
+        raise UsageError("give --label or --target, not both", option="--target")
+    if step is not None and label is None and target is None:
+        raise UsageError("needs --label or --target: a step lowers a loss", option="--step")
+    k = given.shape[1]
     names = list(classes) if classes is not None else [str(i) for i in range(k)]
     label_index = resolve_label(None if label is None else str(label), names, k)
-    row = x[0]
+    soft = None if target is None else check_target(target, k)
+    with np.errstate(over="ignore"):
+        row = given[0].astype(dtype)
+    kind = row.dtype.type
+    if not np.isfinite(row[np.isfinite(given[0])]).all():
+        limits = float_limits(dtype)
+        raise DataError(f"a score is beyond the largest {dtype} ({limits['largest']:g})")
     top = float(row.max())
     limit = math.isinf(top)
     with np.errstate(invalid="ignore", over="ignore", under="ignore"):
-        shifted = row - top
-        scaled = shifted / temperature
+        shifted = row - kind(top)
+        scaled = shifted / kind(temperature)
         exps = np.exp(scaled)
-    total = float(exps.sum())
-    probs = numerics.softmax(x, temperature)[0]
-    log_probs = numerics.log_softmax(x, temperature)[0]
+    total = float(exps.sum(dtype=row.dtype))
+    probs, log_probs = _stable(row, temperature)
     with np.errstate(divide="ignore"):
         log_of_probs = np.log(probs)
-    entropy = float(numerics.entropy(probs.reshape(1, -1))[0])
+    probs64 = probs.astype(np.float64)
+    entropy = float(numerics.entropy(probs64.reshape(1, -1))[0])
     naive = _naive(row, temperature)
     naive_probs = np.asarray(naive["probs"])
+    finite_scores = row[row > -np.inf]
+    ties = [int(i) for i in np.flatnonzero(row == row.max())]
+    masked = [int(i) for i in np.flatnonzero(row == -np.inf)]
+    live = k - len(masked)
     steps: dict[str, Any] = {
         "classes": names,
-        "scores": row.tolist(),
+        "dtype": dtype,
+        "scores": row.astype(np.float64).tolist(),
         "temperature": temperature,
         "max": top,
-        "argmax": int(np.argmax(row)),
+        "argmax": ties[0],
+        "ties": ties,
+        "masked": masked,
         "limit": limit,
-        "shifted": shifted.tolist(),
-        "scaled": scaled.tolist(),
-        "exp": exps.tolist(),
+        "float_limits": float_limits(dtype),
+        "shifted": shifted.astype(np.float64).tolist(),
+        "scaled": scaled.astype(np.float64).tolist(),
+        "exp": exps.astype(np.float64).tolist(),
         "sum_exp": total,
-        "probs": probs.tolist(),
-        "sum_probs": float(probs.sum()),
+        "probs": probs64.tolist(),
+        "sum_probs": float(probs.sum(dtype=row.dtype)),
         "entropy": entropy,
         "max_entropy": math.log(k),
+        "unmasked_entropy": math.log(live),
+        "tie_entropy": math.log(len(ties)),
         "log_sum_exp": math.log(total) if 0 < total < math.inf else None,
-        "log_probs": log_probs.tolist(),
-        "log_of_probs": log_of_probs.tolist(),
+        "log_probs": log_probs.astype(np.float64).tolist(),
+        "log_of_probs": log_of_probs.astype(np.float64).tolist(),
         "naive": naive,
         "naive_probs": naive["probs"],
-        "naive_fails": bool(not np.allclose(naive_probs, probs, rtol=1e-9, atol=0)),
+        "naive_fails": bool(not np.allclose(naive_probs, probs64, rtol=1e-9, atol=0)),
+        "min_finite_score": float(finite_scores.min()) if finite_scores.size else None,
     }
+    if dtype != "float64":
+        steps["given_scores"] = given[0].tolist()
+    truth = None
     if label_index is not None:
-        onehot = np.zeros(k)
-        onehot[label_index] = 1.0
+        truth = np.zeros(k)
+        truth[label_index] = 1.0
         steps["label"] = label_index
-        steps["onehot"] = onehot.tolist()
+        steps["onehot"] = truth.tolist()
         steps["cross_entropy"] = float(-log_probs[label_index])
-        steps["gradient_z"] = (probs - onehot).tolist()
+    elif soft is not None:
+        truth = soft
+        steps["target"] = soft.tolist()
+        _soft_target(steps, soft, log_probs.astype(np.float64))
+    if truth is not None:
+        gradient_z = probs64 - truth
+        steps["gradient_z"] = gradient_z.tolist()
         with np.errstate(over="ignore"):  # a subnormal T: the gradient is infinite
-            steps["gradient"] = ((probs - onehot) / temperature).tolist()
+            steps["gradient"] = (gradient_z / temperature).tolist()
+        if step is not None:
+            steps["step"] = _descent_step(steps, given[0], truth, step, dtype)
     if k <= JACOBIAN_MAX_CLASSES:
-        steps["jacobian"] = (np.diag(probs) - np.outer(probs, probs)).tolist()
+        steps["jacobian"] = (np.diag(probs64) - np.outer(probs64, probs64)).tolist()
     if k == 2:
-        with np.errstate(invalid="ignore", over="ignore"):
-            difference = float((row[0] - row[1]) / temperature)
-        steps["sigmoid_input"] = difference
-        steps["sigmoid"] = float(numerics.sigmoid(np.array([difference]))[0])
+        _two_classes(steps, row, temperature)
     if temperatures is not None:
-        steps["sweep"] = sweep(row, temperatures)
+        steps["sweep"] = sweep(row.astype(np.float64), temperatures)
+    if online and not limit:
+        steps["online"] = _online(row.astype(np.float64), temperature)
     return steps
 
 
-# --- JSON --------------------------------------------------------------------
+def _soft_target(steps: dict[str, Any], q: np.ndarray, log_p: np.ndarray) -> None:
+    """Cross-entropy against a soft target, split as H(q) + KL(q ‖ p)."""
+    held = q > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = float(-np.sum(q[held] * log_p[held]))
+        own = float(-np.sum(q[held] * np.log(q[held])))
+        kl = float(np.sum(q[held] * (np.log(q[held]) - log_p[held])))
+    steps["cross_entropy"] = cross
+    steps["target_entropy"] = own
+    steps["kl_divergence"] = kl
+
+
+def _descent_step(
+    steps: dict[str, Any], x: np.ndarray, truth: np.ndarray, eta: float, dtype: str
+) -> dict[str, Any]:
+    """One gradient-descent step on the raw scores, x' = x - η (p - y)/T, and the new loss."""
+    t = steps["temperature"]
+    with np.errstate(invalid="ignore", over="ignore"):
+        moved = x - eta * np.asarray(steps["gradient"])
+    moved[x == -math.inf] = -math.inf  # a mask stays a mask
+    moved[x == math.inf] = math.inf
+    row = moved.astype(dtype)
+    probs, log_probs = _stable(row, t)
+    log_p = log_probs.astype(np.float64)
+    held = truth > 0
+    with np.errstate(invalid="ignore"):
+        new_loss = float(-np.sum(truth[held] * log_p[held]))
+    return {
+        "eta": eta,
+        "scores": row.astype(np.float64).tolist(),
+        "probs": probs.astype(np.float64).tolist(),
+        "cross_entropy": new_loss,
+        "change": new_loss - steps["cross_entropy"],
+    }
+
+
+def _two_classes(steps: dict[str, Any], row: np.ndarray, temperature: float) -> None:
+    """Softmax of two scores as the sigmoid of their difference, and the log-odds."""
+    a, b = (float(v) for v in row)
+    with np.errstate(invalid="ignore", over="ignore"):
+        difference = float((a - b) / temperature)
+    steps["sigmoid_input"] = difference
+    steps["sigmoid"] = float(numerics.sigmoid(np.array([difference]))[0])
+    first, second = steps["log_probs"]
+    steps["log_odds"] = first - second if math.isfinite(first - second) else None
+    if "label" in steps:
+        y = 1.0 if steps["label"] == 0 else 0.0
+        # log σ(d) = -log(1 + e^-d), written with logaddexp so it stays finite
+        log_sigma = -float(np.logaddexp(0.0, -difference))
+        log_one_minus = -float(np.logaddexp(0.0, difference))
+        bce = -(y * log_sigma + (1 - y) * log_one_minus)
+        steps["binary_target"] = y
+        steps["binary_cross_entropy"] = bce
+        steps["sigmoid_gradient"] = steps["sigmoid"] - y
+
+
+# --- writing -------------------------------------------------------------------
 
 
 def render_json(steps: dict[str, Any]) -> bytes:
     """The steps as one JSON document; non-finite numbers as null."""
     return orjson.dumps({"operation": "explain", **json_ready(steps)}) + b"\n"
-
-
-# --- text --------------------------------------------------------------------
-
-
-class _Writer:
-    """Formats numbers and vectors at one precision."""
-
-    def __init__(self, precision: int):
-        self.precision = precision
-
-    def n(self, value: float | None) -> str:
-        return "n/a" if value is None else table_number(value, self.precision)
-
-    def fixed(self, value: float) -> str:
-        """Fixed decimals even for tiny values, so a matrix stays narrow and aligned."""
-        return fixed_number(value, self.precision)
-
-    def v(self, values: Sequence[float]) -> str:
-        return "[" + ", ".join(self.n(value) for value in values) + "]"
-
-
-def render_text(
-    steps: dict[str, Any],
-    out: BinaryIO,
-    *,
-    precision: int = TABLE_PRECISION,
-    no_color: bool = False,
-    terminal: bool | None = None,
-) -> None:
-    """The derivation for people: a table of every step, then each step in words.
-
-    Class names come from the input, so they are shown with control characters escaped.
-    """
-    from .escapes import printable
-    from .rich_output import make_console
-
-    shown = {**steps, "classes": [printable(name) for name in steps["classes"]]}
-    console, stream = make_console(out, no_color, terminal)
-    for block in text_blocks(shown, precision):
-        console.print(block)
-    stream.flush()
 
 
 def write_explanation(
@@ -235,430 +365,28 @@ def write_explanation(
     *,
     precision: int | None = None,
     no_color: bool = False,
+    brief: bool = False,
 ) -> None:
-    """Write the derivation in one format (table, json, ndjson); ValueError for any other."""
+    """Write the derivation in one format (table, json, ndjson, markdown, latex)."""
+    from . import explain_render
+
     chosen = parse_format(format_name, Output.EXPLAIN)
+    digits = table_precision(precision)
     if chosen.is_json:
         out.write(render_json(steps))
     elif chosen is Format.TABLE:
-        render_text(steps, out, precision=table_precision(precision), no_color=no_color)
+        explain_render.render_text(steps, out, precision=digits, no_color=no_color, brief=brief)
+    elif chosen is Format.MARKDOWN:
+        out.write(explain_render.markdown(steps, digits, brief=brief).encode("utf-8"))
+    elif chosen is Format.LATEX:
+        out.write(explain_render.latex(steps, digits, brief=brief).encode("utf-8"))
     out.flush()
 
 
-def text_blocks(steps: dict[str, Any], precision: int) -> list[Any]:
+def text_blocks(
+    steps: dict[str, Any], precision: int = TABLE_PRECISION, width: int = 80, brief: bool = False
+) -> list[Any]:
     """The Rich renderables of an explanation, in order: title, table, numbered steps."""
-    from rich.constrain import Constrain
-    from rich.padding import Padding
-    from rich.text import Text
+    from .explain_render import text_blocks as blocks
 
-    from .rich_output import GLUE
-
-    w = _Writer(precision)
-    k = len(steps["scores"])
-    t = steps["temperature"]
-    label = steps.get("label")
-    names = steps["classes"]
-    title = f"softmax, step by step: {k} scores, T = {t:g}"
-    if label is not None:
-        title += f", true class {names[label]}"
-    legend = None
-    if max(len(name) for name in names) > NAME_WIDTH:
-        # Long names would crowd the tables out of 80 columns: number them instead.
-        shown = _shown(steps)
-        legend = "classes: " + ", ".join(f"{i} = {names[i]}" for i in shown)
-        if len(shown) < k:
-            legend += f" (and {k - len(shown)} more)"
-        steps = {**steps, "classes": [str(i) for i in range(k)]}
-        names = steps["classes"]
-    blocks: list[Any] = [Text(title, style="bold")]
-    if legend is not None:
-        blocks.append(Constrain(Text(legend.replace(" = ", f"{GLUE}={GLUE}")), PROSE_WIDTH))
-    blocks += [Text(""), _main_table(steps, w), Text("")]
-    for number, (heading, body, extra) in enumerate(_notes(steps, w), start=1):
-        blocks.append(Constrain(_numbered(number, heading, body), PROSE_WIDTH))
-        if extra is not None:
-            blocks.append(Padding(extra, (1, 0, 0, 4)))
-        blocks.append(Text(""))
-    return blocks
-
-
-def _numbered(number: int, heading: str, body: str) -> Any:
-    """One step: its number in a margin, its heading in bold, its text wrapped beside."""
-    from rich.table import Table
-    from rich.text import Text
-
-    from .rich_output import GLUE
-
-    grid = Table.grid(padding=(0, 1), pad_edge=False)
-    grid.add_column(justify="right", style="bold cyan", no_wrap=True, width=3)
-    grid.add_column(ratio=1)
-    text = Text()
-    text.append(heading, style="bold")
-    glued = (" = ", "Σ ", "log ", " / ", "-Σ ", "class ", "(a - b)", "p - onehot")
-    for phrase in glued:
-        body = body.replace(phrase, phrase.replace(" ", GLUE))
-    text.append(" " + body)
-    grid.add_row(f"{number}.", text)
-    return grid
-
-
-def _shown(steps: dict[str, Any]) -> list[int]:
-    from .rich_output import shown_indices
-
-    keep = [steps["argmax"]] + ([steps["label"]] if "label" in steps else [])
-    return shown_indices(len(steps["scores"]), keep=keep)
-
-
-def _main_table(steps: dict[str, Any], w: _Writer) -> Any:
-    from rich import box
-    from rich.table import Table
-
-    from .rich_output import ARGMAX_STYLE, GAP, GAP_STYLE, count_text, gaps
-
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
-    table.add_column("class", no_wrap=True)
-    with_z = steps["temperature"] != 1
-    headers = (
-        ["x", "x - max", "z", "e^z", "p", "log p"]
-        if with_z
-        else ["x", "z = x - max", "e^z", "p", "log p"]
-    )
-    for header in headers:
-        table.add_column(header, justify="right", no_wrap=True)
-    table.add_column("", overflow="fold")  # the marks give way first on a narrow screen
-    indices = _shown(steps)
-    missing = gaps(indices)
-    label = steps.get("label")
-    limit = steps["limit"]
-    for position, i in enumerate(indices):
-        if position in missing:
-            table.add_row(
-                GAP, *[GAP] * len(headers), count_text(missing[position], "more"), style=GAP_STYLE
-            )
-        marks = [m for m, on in (("max", i == steps["argmax"]), ("true", i == label)) if on]
-        keys = ("shifted", "scaled", "exp") if with_z else ("shifted", "exp")
-        middle = [""] * len(keys) if limit else [steps[key][i] for key in keys]
-        table.add_row(
-            steps["classes"][i],
-            w.n(steps["scores"][i]),
-            *[m if isinstance(m, str) else w.n(m) for m in middle],
-            w.n(steps["probs"][i]),
-            w.n(steps["log_probs"][i]),
-            "◀ " + ", ".join(marks) if marks else "",
-            style=ARGMAX_STYLE if i == steps["argmax"] else None,
-        )
-    table.add_section()
-    sum_exp = "" if limit else w.n(steps["sum_exp"])
-    blanks = [""] * (len(headers) - 4)
-    table.add_row("sum", *blanks, sum_exp, w.n(steps["sum_probs"]), "", "", style="bold")
-    return table
-
-
-def _listed(values: Sequence[float], w: _Writer, column: str) -> str:
-    """A vector inline when short, otherwise a pointer to its column of the table."""
-    if len(values) <= INLINE_MAX_CLASSES:
-        return w.v(values)
-    return f"(column {column} above)"
-
-
-def _notes(steps: dict[str, Any], w: _Writer) -> list[tuple[str, str, Any]]:
-    """Each step in words, with its numbers."""
-    k = len(steps["scores"])
-    t = steps["temperature"]
-    names = steps["classes"]
-    best = names[steps["argmax"]]
-    notes: list[tuple[Any, ...]] = []
-    if steps["limit"]:
-        plus = sum(1 for s in steps["scores"] if s == math.inf)
-        notes.append(
-            (
-                "A score is +inf.",
-                "Softmax takes the limit of ever larger scores: the "
-                f"{plus} class{'es' if plus > 1 else ''} at +inf share probability 1 "
-                "equally and every other class gets 0. The shift and exp steps have no "
-                "finite numbers here, so the table leaves them blank.",
-            )
-        )
-    else:
-        notes.append(
-            (
-                "Shift by the max.",
-                f"The largest score is max = {w.n(steps['max'])} (class {best}); subtract it "
-                f"from every score: x - max = {_listed(steps['shifted'], w, 'x - max')}. "
-                "This changes nothing: adding the same number c to every score multiplies "
-                "every e^x and their sum by e^c, which cancels. It keeps exp from "
-                "overflowing, because the largest exponent is now e^0 = 1.",
-            )
-        )
-        scaled = _listed(steps["scaled"], w, "z")
-        if t == 1:
-            effect = "T = 1 leaves the numbers as they are, so the table shows z = x - max once."
-        elif t < 1:
-            effect = f"T = {t:g} < 1 spreads the scores apart: a sharper distribution."
-        else:
-            effect = f"T = {t:g} > 1 squeezes the scores together: a flatter distribution."
-        notes.append(
-            (
-                "Divide by the temperature.",
-                f"z = (x - max)/T = {scaled}. {effect} (--sweep shows several T at once.)",
-            )
-        )
-        exps = steps["exp"]
-        masked = sum(1 for x in steps["scores"] if x == -math.inf)
-        tiny = [
-            names[i]
-            for i, (x, e) in enumerate(zip(steps["scores"], exps, strict=True))
-            if e == 0 and x != -math.inf
-        ]
-        facts = ["the largest is exactly 1"]
-        if masked:
-            facts.append(f"a -inf score is a mask: e^-inf = 0 ({masked} of them)")
-        if tiny:
-            which = ", ".join(tiny[:5]) + (", …" if len(tiny) > 5 else "")
-            facts.append(
-                f"e^z of class {which} is too small for a float64 (below about 5e-324) "
-                "and is stored as 0, yet step 6 gets its log-probability exactly"
-            )
-        else:
-            facts.insert(0, "every value is positive")
-        notes.append(
-            (
-                "Exponentiate.",
-                f"e^z = {_listed(exps, w, 'e^z')}: " + "; ".join(facts) + ".",
-            )
-        )
-        terms = (
-            " + ".join(w.n(e) for e in exps) + " = " if k <= INLINE_MAX_CLASSES else f"{k} terms: "
-        )
-        notes.append(("Add them up.", f"Σ e^z = {terms}{w.n(steps['sum_exp'])}."))
-    probs = steps["probs"]
-    h = f"{w.n(steps['entropy'])}"
-    divide = (
-        ""
-        if steps["limit"]
-        else f"Divide each e^z by the sum: p = e^z / {w.n(steps['sum_exp'])} = "
-    )
-    notes.append(
-        (
-            "Probabilities.",
-            f"{divide}{_listed(probs, w, 'p')}. They add up to {w.n(steps['sum_probs'])}; "
-            f"the most probable class is {best}. Entropy H = -Σ p log p = {h} nats "
-            f"(uniform would be log {k} = {w.n(steps['max_entropy'])}).",
-        )
-    )
-    lse = steps["log_sum_exp"]
-    direct = (
-        f"log p = z - log Σ e^z = z - {w.n(lse)} = {_listed(steps['log_probs'], w, 'log p')}"
-        if lse is not None and not steps["limit"]
-        else f"log p = {_listed(steps['log_probs'], w, 'log p')}"
-    )
-    lost = [
-        i
-        for i, (a, b) in enumerate(zip(steps["log_of_probs"], steps["log_probs"], strict=True))
-        if a == -math.inf and b != -math.inf
-    ]
-    why = (
-        "Why not log(p)? A probability smaller than about 1e-308 is stored as 0, and log 0 "
-        "= -inf, while z - log Σ e^z stays finite."
-    )
-    if lost:
-        i = lost[0]
-        why += (
-            f" It happens here: p for class {names[i]} is {w.n(probs[i])}, so log(p) "
-            f"would be -inf, but log-softmax gives {w.n(steps['log_probs'][i])}."
-        )
-    notes.append(("Log-probabilities, computed directly.", f"{direct}. {why}"))
-    if "label" in steps:
-        y = steps["label"]
-        name = names[y]
-        notes.append(
-            (
-                f"Cross-entropy for true class {name}.",
-                f"L = -log p[{name}] = {w.n(steps['cross_entropy'])}. It is 0 when p[{name}] "
-                f"= 1 and grows without bound as p[{name}] → 0; here p[{name}] = "
-                f"{w.n(probs[y])}.",
-            )
-        )
-        gz = _listed(steps["gradient_z"], w, "p")
-        where = (
-            f"It comes from L = -z[{name}] + log Σ e^z: the derivative of log Σ e^z "
-            f"with respect to z_j is e^z_j / Σ e^z = p_j, and -z[{name}] adds -1 for "
-            f"class {name} only."
-        )
-        if t == 1:
-            raw = "With T = 1, z is x shifted by a constant, so this is also ∂L/∂x."
-        else:
-            raw = (
-                f"That is with respect to z; with respect to the raw scores x divide by "
-                f"T = {t:g}: ∂L/∂x = (p - onehot)/T = {_listed(steps['gradient'], w, 'p')}."
-            )
-        notes.append(
-            (
-                "Gradient.",
-                f"∂L/∂z = p - onehot({name}) = {gz}. {where} {raw} So a gradient-descent "
-                f"step of size η raises z[{name}] by η(1 - p[{name}]) and lowers every other "
-                "z_j by η p_j.",
-            )
-        )
-    if "jacobian" in steps:
-        scale = "" if t == 1 else f" (with respect to x, divide by T = {t:g})"
-        notes.append(
-            (
-                "Jacobian.",
-                f"How each p_i moves with each z_j: ∂p_i/∂z_j = p_i(δ_ij - p_j), the "
-                f"matrix diag(p) - p pᵀ below{scale}. Each row adds up to 0 because the "
-                "probabilities always add up to 1.",
-                _jacobian_table(steps, w),
-            )
-        )
-    if "sigmoid" in steps:
-        a, b = names
-        d = steps["sigmoid_input"]
-        notes.append(
-            (
-                "Two classes are a sigmoid.",
-                f"p[{a}] = e^a / (e^a + e^b) = 1 / (1 + e^-(a - b)) = σ(a - b). Here "
-                f"σ(({w.n(steps['scores'][0])} - {w.n(steps['scores'][1])})/{t:g}) = "
-                f"σ({w.n(d)}) = {w.n(steps['sigmoid'])}, the same as p[{a}] = {w.n(probs[0])}.",
-            )
-        )
-    naive = steps["naive"]
-    if steps["naive_fails"]:
-        why_naive = {
-            "overflow": "e^(x/T) overflows to inf once x/T > 709.78 (the largest float64 "
-            "is about 1.8e308), and inf / inf is nan.",
-            "underflow": "e^(x/T) underflows to 0 for every class once x/T < -745, "
-            "and 0 / 0 is nan.",
-            "partial underflow": "e^(x/T) underflows to 0 for some classes, so their "
-            "small but nonzero probabilities are lost.",
-        }.get(naive["problem"], "the unshifted exponentials lose precision.")
-        naive_p = _listed(naive["probs"], w, "naive p")
-        notes.append(
-            (
-                "Without the shift it breaks.",
-                f"The naive formula e^(x/T) / Σ e^(x/T) gives {naive_p}: {why_naive} "
-                "The shifted form above is exact. Side by side:",
-                _naive_table(steps, w),
-            )
-        )
-    else:
-        notes.append(
-            (
-                "Without the shift?",
-                "The naive formula e^(x/T) / Σ e^(x/T) gives the same numbers here; "
-                "it breaks once a score is large, e.g. softmax explain 1000 0.",
-            )
-        )
-    if "sweep" in steps:
-        k = len(names)
-        notes.append(
-            (
-                "Temperature sweep.",
-                "The same scores at several temperatures. As T → 0 the probability piles "
-                "onto the arg-max (entropy H → 0); as T grows it spreads toward uniform "
-                f"(H → log {k} = {w.n(steps['max_entropy'])}). The order of the classes "
-                "never changes; 'shape' draws each distribution, the last column H / log K.",
-                _sweep_table(steps, w),
-            )
-        )
-    return [(note[0], note[1], note[2] if len(note) > 2 else None) for note in notes]
-
-
-def _matrix_table(
-    title: str, header: Sequence[str], rows: list[list[str]], caption: str | None = None
-) -> Any:
-    from rich import box
-    from rich.table import Table
-
-    table = Table(
-        title=title,
-        caption=caption,
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-        caption_justify="left",
-        show_edge=False,
-    )
-    for name in header:
-        table.add_column(name, justify="right", no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
-    return table
-
-
-def _short_names(steps: dict[str, Any]) -> tuple[list[str], str | None]:
-    """Class names short enough for column headers, and a legend when they are indices."""
-    from .rich_output import GLUE
-
-    names = steps["classes"]
-    if max(len(name) for name in names) <= HEADER_NAME_WIDTH:
-        return names, None
-    legend = "classes: " + ", ".join(f"{i}{GLUE}={GLUE}{name}" for i, name in enumerate(names))
-    return [str(i) for i in range(len(names))], legend
-
-
-def _jacobian_table(steps: dict[str, Any], w: _Writer) -> Any:
-    names, legend = _short_names(steps)
-    rows = [[f"∂p[{names[i]}]", *map(w.fixed, row)] for i, row in enumerate(steps["jacobian"])]
-    header = ["", *[f"∂z[{n}]" for n in names]]
-    return _matrix_table("Jacobian diag(p) - p pᵀ", header, rows, legend)
-
-
-def _naive_table(steps: dict[str, Any], w: _Writer) -> Any:
-    naive = steps["naive"]
-    rows = [
-        [name, w.n(naive["exp"][i]), w.n(naive["probs"][i]), w.n(steps["probs"][i])]
-        for i, name in enumerate(steps["classes"])
-        if i in set(_shown(steps))
-    ]
-    header = ["class", "naive e^(x/T)", "naive p", "shifted p"]
-    return _matrix_table("naive and shifted, side by side", header, rows)
-
-
-def _sweep_table(steps: dict[str, Any], w: _Writer) -> Any:
-    from rich import box
-    from rich.table import Table
-
-    from .rich_output import bar
-
-    names, legend = _short_names(steps)
-    k = len(names)
-    per_class = k <= SWEEP_MAX_CLASSES
-    table = Table(
-        title="temperature sweep",
-        caption=legend if per_class else None,
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-        caption_justify="left",
-        show_edge=False,
-    )
-    table.add_column("T", justify="right", no_wrap=True)
-    if per_class:
-        for name in names:
-            table.add_column(f"p[{name}]", justify="right", no_wrap=True)
-    else:
-        table.add_column("p[max]", justify="right", no_wrap=True)
-    table.add_column("shape", no_wrap=True)
-    table.add_column("H", justify="right", no_wrap=True)
-    table.add_column("H / log K", no_wrap=True)
-    for entry in steps["sweep"]:
-        probs = entry["probs"]
-        cells = [w.fixed(p) for p in probs] if per_class else [w.fixed(max(probs))]
-        fraction = entry["entropy"] / steps["max_entropy"] if k > 1 else 0.0
-        table.add_row(
-            f"{entry['temperature']:g}",
-            *cells,
-            sparkline(probs),
-            w.fixed(entry["entropy"]),
-            bar(fraction, 10),
-        )
-    return table
-
-
-def sparkline(probs: Sequence[float], limit: int = 24) -> str:
-    """One block character per class, its height proportional to the probability."""
-    blocks = " ▁▂▃▄▅▆▇█"
-    top = max(probs) if probs else 0.0
-    if not top > 0:
-        return ""
-    chars = [blocks[max(1, round(p / top * 8))] if p > 0 else "·" for p in probs[:limit]]
-    return "".join(chars) + ("…" if len(probs) > limit else "")
+    return blocks(steps, precision, width=width, brief=brief)

@@ -18,6 +18,8 @@ class Format(str, Enum):
     TSV = "tsv"
     JSON = "json"
     NDJSON = "ndjson"
+    MARKDOWN = "markdown"  # explain only: notes and slides
+    LATEX = "latex"  # explain only: a fragment for a Beamer slide
 
     def __str__(self) -> str:
         return self.value
@@ -54,11 +56,13 @@ class Output(str, Enum):
 #: Every format, in the order ``--help`` lists them.
 NAMES: tuple[str, ...] = tuple(f.value for f in Format)
 
-ROW_FORMATS = tuple(Format)
-LOSS_FORMATS = tuple(Format)
-EVALUATION_FORMATS = tuple(Format)
-CALIBRATION_FORMATS = tuple(Format)
-EXPLAIN_FORMATS = (Format.TABLE, Format.JSON, Format.NDJSON)
+DOCUMENT_FORMATS = (Format.MARKDOWN, Format.LATEX)  # typeset documents: explain alone
+_DATA_FORMATS = tuple(f for f in Format if f not in DOCUMENT_FORMATS)
+ROW_FORMATS = _DATA_FORMATS
+LOSS_FORMATS = _DATA_FORMATS
+EVALUATION_FORMATS = _DATA_FORMATS
+CALIBRATION_FORMATS = _DATA_FORMATS
+EXPLAIN_FORMATS = (Format.TABLE, Format.JSON, Format.NDJSON, *DOCUMENT_FORMATS)
 
 SUPPORTED: dict[Output, tuple[Format, ...]] = {
     Output.ROWS: ROW_FORMATS,

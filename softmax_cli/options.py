@@ -99,6 +99,11 @@ def number_list(text: str) -> list[float]:
     return _finite_list(text, True, "weights must be finite numbers >= 0")
 
 
+def probability_list(text: str) -> list[float]:
+    """Comma-separated finite numbers >= 0 (a soft target; the sum is checked with K)."""
+    return _finite_list(text, True, "must be finite probabilities >= 0")
+
+
 def positive_list(text: str) -> list[float]:
     """Comma-separated finite numbers above 0 (temperatures of a sweep)."""
     return _finite_list(text, False, "temperatures must be finite numbers above 0")
@@ -419,6 +424,42 @@ PRINT_SEED = Option(
     "print_seed", ("--print-seed",), "Print the seed used on stderr (softmax: seed S)."
 )
 NAMES = Option("names", ("--names",), "Print class names instead of indices.", panel="Output")
+TARGET = Option(
+    "target",
+    ("--target",),
+    "A soft target instead of --label: probabilities, comma-separated (0.7,0.2,0.1).",
+    convert=probability_list,
+    metavar="Q0,Q1,...",
+)
+STEP = Option(
+    "step",
+    ("--step",),
+    "Also take one gradient-descent step of size ETA and show the new loss "
+    "(needs --label or --target).",
+    convert=positive_number,
+    metavar="ETA",
+)
+BRIEF = Option(
+    "brief",
+    ("--brief",),
+    "Only the table and the key lines (shift, normalise, loss): one projector screen.",
+)
+ONLINE = Option(
+    "online",
+    ("--online",),
+    "Also compute the sum in one pass over blocks (online softmax), as streams and "
+    "attention kernels do.",
+)
+DTYPES = ("float64", "float32", "float16")
+DTYPE = Option(
+    "dtype",
+    ("--dtype",),
+    "Compute in float64, float32 or float16 (default float64), as a model does.",
+    convert=one_of(DTYPES),
+    default="float64",
+    metavar="TYPE",
+    choices=DTYPES,
+)
 VERSION = Option("version", ("--version",), "Print the version and exit.", action="version")
 
 _BY_TERMINAL = "default: table on a terminal, csv otherwise"
@@ -533,15 +574,20 @@ COMMANDS: tuple[Command, ...] = (
         "Where the naive formula overflows (as for 1000 0), it shows both results.",
         (
             "softmax explain 2 1 0.1 --label 0",
-            "softmax explain 1000 0",
-            "softmax explain 3 1 0.2 --sweep",
-            "softmax explain 2 1 0.1 --label 0 -o json",
+            "softmax explain 1000 0 --sweep",
+            "softmax explain 2 1 0.1 --label 0 --brief --step 1",
+            "softmax explain 2 1 0.1 --target 0.7,0.2,0.1 -o latex",
         ),
         (
             LABEL,
+            TARGET,
             TEMPERATURE,
+            STEP,
+            BRIEF,
             SWEEP,
             SWEEP_TEMPERATURES,
+            ONLINE,
+            DTYPE,
             FILTER_TOP_K,
             FILTER_TOP_P,
             FILTER_MIN_P,

@@ -245,7 +245,7 @@ def test_text_at_a_temperature_gives_both_gradients():
     onehot = np.array([0, 0, 1.0])
     assert "[" + ", ".join(f"{g:.4f}" for g in p - onehot) + "]" in out
     assert "[" + ", ".join(f"{g:.4f}" for g in (p - onehot) / 2) + "]" in out
-    assert "∂L/∂x = (p - onehot)/T" in out
+    assert "∂L/∂x = (p - y)/T" in out
 
 
 def test_text_for_two_classes_shows_the_sigmoid_identity():
@@ -335,7 +335,11 @@ def test_a_real_pipe_gets_plain_text_80_columns_wide():
     [
         (["1", "2", "--label", "5"], 2, "--label: '5' is out of range for 2 classes"),
         (["1,2;3,4"], 2, "softmax explain: takes one vector, not 2 rows"),
-        (["1", "2", "-o", "csv"], 2, "-o: 'csv' is not one of table, json, ndjson"),
+        (
+            ["1", "2", "-o", "csv"],
+            2,
+            "-o: 'csv' is not one of table, json, ndjson, markdown, latex",
+        ),
         (["1", "2", "--sweep-temperatures", "1,0"], 2, "--sweep-temperatures"),
         (["1", "2", "--sweep-temperatures", "a"], 2, "--sweep-temperatures"),
         (["1", "nan"], 1, "NaN"),

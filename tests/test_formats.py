@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from softmax_cli.formats import (
+    DOCUMENT_FORMATS,
     EXPLAIN_FORMATS,
     NAMES,
     SUPPORTED,
@@ -17,8 +18,8 @@ from softmax_cli.formats import (
 )
 
 
-def test_the_names_are_the_five_formats_of_the_interface_in_help_order():
-    assert NAMES == ("table", "csv", "tsv", "json", "ndjson")
+def test_the_names_are_the_formats_of_the_interface_in_help_order():
+    assert NAMES == ("table", "csv", "tsv", "json", "ndjson", "markdown", "latex")
 
 
 def test_a_format_reads_back_from_its_name_in_any_case():
@@ -49,7 +50,13 @@ def test_an_empty_name_is_an_error_not_the_default_table():
 
 
 def test_explain_supports_table_and_json_but_not_delimited_text():
-    assert EXPLAIN_FORMATS == (Format.TABLE, Format.JSON, Format.NDJSON)
+    assert EXPLAIN_FORMATS == (
+        Format.TABLE,
+        Format.JSON,
+        Format.NDJSON,
+        Format.MARKDOWN,
+        Format.LATEX,
+    )
     assert parse_format("json", Output.EXPLAIN) is Format.JSON
     with pytest.raises(ValueError, match="explain cannot be written as csv"):
         parse_format("csv", Output.EXPLAIN)
@@ -57,7 +64,7 @@ def test_explain_supports_table_and_json_but_not_delimited_text():
 
 def test_rows_losses_and_reports_support_every_format():
     for output in (Output.ROWS, Output.LOSSES, Output.EVALUATION, Output.CALIBRATION):
-        assert SUPPORTED[output] == tuple(Format)
+        assert SUPPORTED[output] == tuple(f for f in Format if f not in DOCUMENT_FORMATS)
 
 
 def test_every_kind_of_output_has_its_formats_listed():

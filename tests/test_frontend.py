@@ -93,7 +93,7 @@ def test_every_declared_spelling_of_every_option_is_parsed(command) -> None:
         (["prbs", "1"], "softmax: 'prbs' is not a command; did you mean 'probs'?"),
         (
             ["explain", "1", "2", "-o", "csv"],
-            "softmax explain: -o: 'csv' is not one of table, json, ndjson",
+            "softmax explain: -o: 'csv' is not one of table, json, ndjson, markdown, latex",
         ),
     ],
 )

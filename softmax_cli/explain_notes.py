@@ -1,0 +1,1032 @@
+"""The words of ``softmax explain``: the steps of a derivation as a document.
+
+``document`` turns the numbers of ``explain.derive`` into a title, a table and
+numbered notes.  Prose and mathematics are kept apart (``math`` and ``name``
+mark them), so the terminal, Markdown and LaTeX renderers each typeset them in
+their own way from the same sentences.  Every number printed is one of the
+derived values, formatted by ``Numbers``; every conditional sentence checks
+the numbers it speaks about.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .number_text import fixed_number, table_number
+
+MATH_OPEN, MATH_CLOSE = "\x02", "\x03"  # around mathematics in a sentence
+NAME_OPEN, NAME_CLOSE = "\x04", "\x05"  # around a class name inside mathematics
+
+INLINE_MAX_CLASSES = 6  # longer vectors are pointed at in the table, not written out
+SWEEP_MAX_CLASSES = 4  # more classes than this show only p[max] in the sweep
+NAME_WIDTH = 10  # longer class names are numbered, with a legend
+HEADER_NAME_WIDTH = 4  # wider names are numbered in the Jacobian and sweep headers
+BRIEF_ROWS = (3, 2)  # --brief shows the first 3 and last 2 classes (and max, label)
+LISTED_NAMES = 5  # a sentence names at most this many classes
+QUOTE = "'"  # the prime of x', p', L'
+NEW_P = "p' = softmax(x'/T)"
+PRIME = "L' = "
+
+
+def formula(text: str) -> str:
+    """``text`` marked as mathematics."""
+    return f"{MATH_OPEN}{text}{MATH_CLOSE}"
+
+
+def name(text: str) -> str:
+    """A class name, marked so that no renderer reads it as mathematics."""
+    return f"{NAME_OPEN}{text}{NAME_CLOSE}"
+
+
+@dataclass
+class Grid:
+    """A table: header cells, rows of cells, the rows that start a new section."""
+
+    header: list[str]
+    rows: list[list[str]]
+    title: str | None = None
+    caption: str | None = None
+    left: int = 1  # the first ``left`` columns are keys, the rest numbers
+    keys_right: bool = False  # keys that are numbers (temperatures) align right
+    rules: set[int] = field(default_factory=set)  # a rule above these rows
+    highlight: set[int] = field(default_factory=set)  # rows of the arg-max
+    dim: set[int] = field(default_factory=set)  # rows standing for rows not shown
+    pictures: set[int] = field(default_factory=set)  # columns of block characters
+
+
+@dataclass
+class Note:
+    heading: str
+    body: str
+    grid: Grid | None = None
+
+
+@dataclass
+class Document:
+    title: str
+    legend: str | None
+    table: Grid
+    notes: list[Note]
+    key_lines: list[str]  # the shift, normalise and loss equations, for --brief and LaTeX
+
+
+class Numbers:
+    """Formats derived values at one precision, the same way in every output."""
+
+    def __init__(self, precision: int):
+        self.precision = precision
+
+    def n(self, value: float | None) -> str:
+        """Fixed-point decimals, scientific where fixed point would hide the value."""
+        if value is None:
+            return "undefined"
+        if self.precision == 0 and value != 0 and abs(value) < 0.5 and math.isfinite(value):
+            return f"{value:.1g}"  # one significant digit rather than 1e-01
+        return table_number(value, self.precision)
+
+    def fixed(self, value: float) -> str:
+        """Fixed decimals even for tiny values, so a matrix stays narrow and aligned."""
+        text = fixed_number(value, self.precision)
+        return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+    def paren(self, value: float) -> str:
+        """A number to write after an operator: negative ones in parentheses."""
+        text = self.n(value)
+        return f"({text})" if text.startswith("-") else text
+
+    def v(self, values: Sequence[float]) -> str:
+        return "[" + ", ".join(self.n(value) for value in values) + "]"
+
+    @staticmethod
+    def g(value: float) -> str:
+        """A parameter the user typed (T, η): as short as ``%g`` writes it."""
+        return f"{value:g}"
+
+    @staticmethod
+    def limit(value: float) -> str:
+        """A limit of a float type: 65504, 4.9e-324, 709.78."""
+        if value == int(value) and abs(value) < 1e6:
+            return str(int(value))
+        if 0.01 <= abs(value) < 1e6:
+            return f"{value:.2f}"
+        return f"{value:.2g}"
+
+
+def _classes(names: Sequence[str], indices: Sequence[int]) -> str:
+    """'class 2', 'classes 0 and 3', 'classes 0, 1, 2, … (7 of them)'."""
+    shown = [names[i] for i in indices[:LISTED_NAMES]]
+    if len(indices) == 1:
+        return f"class {shown[0]}"
+    if len(indices) > LISTED_NAMES:
+        return f"classes {', '.join(shown)}, … ({len(indices)} of them)"
+    return f"classes {', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def shown_classes(steps: dict[str, Any], brief: bool = False) -> list[int]:
+    """The classes a table shows: the first and last, the arg-max and the label."""
+    from .rich_output import shown_indices
+
+    keep = [steps["argmax"]] + ([steps["label"]] if "label" in steps else [])
+    if brief:
+        return shown_indices(len(steps["scores"]), *BRIEF_ROWS, keep=keep)
+    return shown_indices(len(steps["scores"]), keep=keep)
+
+
+def _gaps(indices: Sequence[int]) -> dict[int, int]:
+    from .rich_output import gaps
+
+    return gaps(indices)
+
+
+# --- the table ---------------------------------------------------------------------
+
+
+def _truth_symbol(steps: dict[str, Any]) -> str:
+    return "q" if "target" in steps else "y"
+
+
+def main_table(steps: dict[str, Any], w: Numbers, brief: bool = False) -> Grid:
+    """One row per class: every step's value, the gradient with a label, marks.
+
+    ``brief`` keeps x, z, e^z, p and p - y, for one projector screen.
+    """
+    t = steps["temperature"]
+    limit = steps["limit"]
+    y = _truth_symbol(steps)
+    columns: list[tuple[str, str | None]] = [("x", "scores")]
+    if t != 1 and not brief:
+        columns += [("x - max", "shifted"), ("z", "scaled")]
+    elif t != 1:
+        columns += [("z = (x - max)/T", "scaled")]
+    else:
+        columns += [("z = x - max", "scaled")]
+    columns += [("e^z", "exp"), ("p", "probs")]
+    if not brief:
+        columns.append(("log p", "log_probs"))
+    show_gradient = "gradient_z" in steps and math.isfinite(steps["cross_entropy"])
+    if show_gradient:
+        columns.append((f"p - {y}", "gradient_z"))
+        if t != 1 and not brief:
+            columns.append((f"(p - {y})/T", "gradient"))
+    if limit:  # x - max is inf - inf: no z, no e^z
+        columns = [c for c in columns if c[1] not in ("shifted", "scaled", "exp")]
+    header = ["class"] + [formula(title) for title, _ in columns] + [""]
+    rows: list[list[str]] = []
+    grid = Grid(header, rows)
+    indices = shown_classes(steps, brief)
+    missing = _gaps(indices)
+    ties = set(steps["ties"])
+    masked = set(steps["masked"])
+    for position, i in enumerate(indices):
+        if position in missing:
+            grid.dim.add(len(rows))
+            rows.append(["…"] + ["…"] * len(columns) + [f"({missing[position]} more)"])
+        marks = []
+        if i in ties:
+            marks.append("max" if len(ties) == 1 else "tied max")
+        if steps.get("label") == i:
+            marks.append("true")
+        if i in masked:
+            marks.append("masked")
+        if i in ties:
+            grid.highlight.add(len(rows))
+        cells = [w.n(steps[key][i]) for _, key in columns]
+        rows.append([steps["classes"][i], *cells, "◀ " + ", ".join(marks) if marks else ""])
+    grid.rules.add(len(rows))
+    total = [""] * len(columns)
+    keys = [key for _, key in columns]
+    if "exp" in keys:
+        total[keys.index("exp")] = w.n(steps["sum_exp"])
+    total[keys.index("probs")] = w.n(steps["sum_probs"])
+    rows.append(["sum", *total, ""])
+    return grid
+
+
+# --- the notes ---------------------------------------------------------------------
+
+
+def _listed(values: Sequence[float], w: Numbers, column: str) -> str:
+    """A vector inline when short, otherwise a pointer to its column of the table."""
+    if len(values) <= INLINE_MAX_CLASSES:
+        return formula(w.v(values))
+    return f"the column {formula(column)} of the table"
+
+
+def _z_column(steps: dict[str, Any]) -> str:
+    return "z" if steps["temperature"] != 1 else "z = x - max"
+
+
+def document(steps: dict[str, Any], precision: int, brief: bool = False) -> Document:
+    """The whole explanation of ``steps``; ``brief`` keeps the table and three key lines."""
+    w = Numbers(precision)
+    true_name = steps["classes"][steps["label"]] if "label" in steps else None
+    steps, legend = _numbered_names(steps)
+    k = len(steps["scores"])
+    t = steps["temperature"]
+
+    title = f"softmax, step by step: {k} score{'s' if k > 1 else ''}, T = {w.g(t)}"
+    if "label" in steps:
+        title += f", true class {true_name}"
+    if "target" in steps:
+        title += ", soft target"
+    if steps["dtype"] != "float64":
+        title += f", in {steps['dtype']}"
+    key_lines = _key_lines(steps, w)
+    notes = [] if brief else _notes(steps, w)
+    return Document(title, legend, main_table(steps, w, brief), notes, key_lines)
+
+
+def _numbered_names(steps: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """Long class names crowd the table out of 80 columns: number them, with a legend."""
+    names = steps["classes"]
+    if max(len(n) for n in names) <= NAME_WIDTH:
+        return steps, None
+    shown = shown_classes(steps)
+    legend = "classes: " + ", ".join(f"{i} = {names[i]}" for i in shown)
+    if len(shown) < len(names):
+        legend += f" (and {len(names) - len(shown)} more)"
+    return {**steps, "classes": [str(i) for i in range(len(names))]}, legend
+
+
+def _key_lines(steps: dict[str, Any], w: Numbers) -> list[str]:
+    """Shift, normalise, loss: the three equations a slide needs."""
+    names = steps["classes"]
+    lines = []
+    if steps["limit"]:
+        plus = [i for i, s in enumerate(steps["scores"]) if s == math.inf]
+        share = "which gets" if len(plus) == 1 else "which share"
+        lines.append(
+            f"limit: {formula('x = +inf')} for {_classes(names, plus)}, {share} "
+            f"{formula('p = 1')}{'' if len(plus) == 1 else ' equally'}; the shift is undefined"
+        )
+    else:
+        t = steps["temperature"]
+        shift = "z = x - max" if t == 1 else "z = (x - max)/T"
+        lines.append(f"shift: {formula(shift)}, with {formula('max = ' + w.n(steps['max']))}")
+        lines.append(
+            f"normalise: {formula('p = e^z / Σ e^z')}, with "
+            f"{formula('Σ e^z = ' + w.n(steps['sum_exp']))}"
+        )
+    if "label" in steps:
+        c = name(names[steps["label"]])
+        lines.append(f"loss: {formula(f'L = -log p[{c}] = ' + w.n(steps['cross_entropy']))}")
+    elif "target" in steps:
+        lines.append(f"loss: {formula('L = -Σ q log p = ' + w.n(steps['cross_entropy']))}")
+    if "step" in steps:
+        step = steps["step"]
+        old, new = steps["cross_entropy"], step["cross_entropy"]
+        relation = "<" if new < old else ">" if new > old else "="
+        lines.append(
+            f"step: {formula(_step_rule(steps))} with {formula('η = ' + w.g(step['eta']))} "
+            f"gives {formula(PRIME + w.n(new) + f' {relation} L = ' + w.n(old))}"
+        )
+    if (
+        "label" not in steps
+        and "target" not in steps
+        and (steps["log_sum_exp"] is not None and not steps["limit"])
+    ):
+        lines.append(
+            f"log-probabilities: "
+            f"{formula('log p = z - log Σ e^z = z - ' + w.n(steps['log_sum_exp']))}"
+        )
+    return lines
+
+
+def _notes(steps: dict[str, Any], w: Numbers) -> list[Note]:
+    notes: list[Note] = []
+    if steps["dtype"] != "float64":
+        notes.append(_dtype_note(steps, w))
+    if steps["limit"]:
+        notes.append(_limit_note(steps, w))
+    else:
+        notes += [_shift_note(steps, w), _temperature_note(steps, w), _exp_note(steps, w)]
+        notes.append(_sum_note(steps, w))
+    notes.append(_probability_note(steps, w))
+    notes.append(_log_note(steps, w))
+    if "label" in steps:
+        notes.append(_loss_note(steps, w))
+    if "target" in steps:
+        notes.append(_target_note(steps, w))
+    if "gradient_z" in steps:
+        notes.append(_gradient_note(steps, w))
+    if "step" in steps:
+        notes.append(_step_note(steps, w))
+    if "jacobian" in steps and not steps["limit"] and len(steps["scores"]) > 1:
+        notes.append(_jacobian_note(steps, w))
+    if "sigmoid" in steps and not steps["limit"]:
+        notes.append(_sigmoid_note(steps, w))
+    if "online" in steps:
+        notes.append(_online_note(steps, w))
+    notes.append(_naive_note(steps, w))
+    if "sweep" in steps:
+        notes.append(_sweep_note(steps, w))
+    return notes
+
+
+def _dtype_note(steps: dict[str, Any], w: Numbers) -> Note:
+    dtype = steps["dtype"]
+    limits = steps["float_limits"]
+    names = steps["classes"]
+    given, scores = steps["given_scores"], steps["scores"]
+    text = (
+        f"Every step below is computed in {dtype}, as a model running in {dtype} computes "
+        f"it: the largest {dtype} is {formula(w.limit(limits['largest']))} and the smallest "
+        f"normal one {formula(w.limit(limits['smallest_normal']))}; smaller numbers down to "
+        f"{formula(w.limit(limits['smallest_subnormal']))} are subnormal, with fewer "
+        "significant digits. "
+    )
+    changed = [i for i, (a, b) in enumerate(zip(given, scores, strict=True)) if a != b]
+    if changed:
+        i = changed[0]
+        text += (
+            f"The scores are rounded to {dtype} first: {formula(w.g(given[i]))} is stored as "
+            f"{formula(w.g(scores[i]))}. "
+        )
+    over = limits["exp_overflow"]
+    t = steps["temperature"]
+    big = [i for i, s in enumerate(scores) if math.isfinite(s) and s / t > over]
+    text += (
+        f"The naive {formula('e^(x/T)')} overflows to inf once {formula('x/T > ' + w.limit(over))} "
+        f"({formula('log ' + w.limit(limits['largest']))}); "
+    )
+    if big:
+        text += f"here it does for {_classes(names, big)}. "
+    else:
+        text += "no score here is that large. "
+    text += (
+        f"The stable form never computes more than {formula('e^0 = 1')}. A probability below "
+        f"{formula(w.limit(limits['rounds_to_zero']))} (half the smallest subnormal) rounds to 0"
+    )
+    vanished = [
+        i
+        for i, (p, lp) in enumerate(zip(steps["probs"], steps["log_probs"], strict=True))
+        if p == 0 and lp != -math.inf
+    ]
+    if vanished:
+        text += f": here {_classes(names, vanished)} vanish" + (
+            "es although its log-probability is finite."
+            if len(vanished) == 1
+            else " although their log-probabilities are finite."
+        )
+    else:
+        text += "; none does here."
+    return Note(f"Computed in {dtype}.", text)
+
+
+def _limit_note(steps: dict[str, Any], w: Numbers) -> Note:
+    names = steps["classes"]
+    plus = [i for i, s in enumerate(steps["scores"]) if s == math.inf]
+    share = steps["probs"][plus[0]]
+    others = "" if len(plus) == len(names) else " and every other class gets 0"
+    each = "gets" if len(plus) == 1 else "each get"
+    return Note(
+        "A score is +inf.",
+        f"Softmax takes the limit of ever larger scores: {_classes(names, plus)} at "
+        f"{formula('+inf')} {each} {formula(f'1/{len(plus)} = ' + w.n(share))}{others}. "
+        f"With {formula('max = +inf')} the shift {formula('x - max')} is undefined (inf - inf), "
+        f"so {formula('z')}, {formula('e^z')} and their sum do not exist and the table leaves "
+        "them out; the probabilities below are the limit.",
+    )
+
+
+def _shift_note(steps: dict[str, Any], w: Numbers) -> Note:
+    names = steps["classes"]
+    ties = steps["ties"]
+    where = f"class {names[ties[0]]}" if len(ties) == 1 else f"{_classes(names, ties)}, tied"
+    masked = steps["masked"]
+    mask_text = f" A score of {formula('-inf')} stays {formula('-inf')}." if masked else ""
+    return Note(
+        "Shift by the max.",
+        f"The largest score is {formula('max = ' + w.n(steps['max']))} ({where}); subtract it "
+        f"from every score: {formula('x - max')} = {_listed(steps['shifted'], w, 'x - max')}."
+        f"{mask_text} This changes nothing: adding the same number {formula('c')} to every "
+        f"score multiplies every {formula('e^x')} and their sum by {formula('e^c')}, "
+        "which cancels. "
+        f"It keeps exp from overflowing: the largest exponent is now 0, so the largest term "
+        f"is {formula('e^0 = 1')}.",
+    )
+
+
+def _temperature_note(steps: dict[str, Any], w: Numbers) -> Note:
+    t = steps["temperature"]
+    if t == 1:
+        return Note(
+            "Divide by the temperature.",
+            f"{formula('z = (x - max)/T')} with {formula('T = 1')} leaves the numbers as they "
+            f"are, so the table shows {formula('z = x - max')} once. (--sweep shows several "
+            f"{formula('T')} at once.)",
+        )
+    scaled = _listed(steps["scaled"], w, "z")
+    if t < 1:
+        effect = (
+            f"{formula(f'T = {w.g(t)} < 1')} stretches the gaps between the scores: a sharper "
+            "distribution."
+        )
+    else:
+        effect = (
+            f"{formula(f'T = {w.g(t)} > 1')} shrinks the gaps between the scores: a flatter "
+            "distribution."
+        )
+    return Note(
+        "Divide by the temperature.",
+        f"{formula('z = (x - max)/T')} = {scaled}. {effect} (--sweep shows several "
+        f"{formula('T')} at once.)",
+    )
+
+
+def _exp_note(steps: dict[str, Any], w: Numbers) -> Note:
+    names = steps["classes"]
+    exps = steps["exp"]
+    limits = steps["float_limits"]
+    dtype = steps["dtype"]
+    masked = steps["masked"]
+    zero = [i for i, e in enumerate(exps) if e == 0 and i not in masked]
+    small = [i for i, e in enumerate(exps) if 0 < e < limits["smallest_normal"]]
+    facts = []
+    if not zero and not masked:
+        facts.append("every value is positive")
+    ties = len(steps["ties"])
+    facts.append(
+        f"the largest is exactly {formula('e^0 = 1')}"
+        + ("" if ties == 1 else f", {ties} times over (the tie)")
+    )
+    if masked:
+        facts.append(
+            f"a score of {formula('-inf')} is a mask: {formula('e^-inf = 0')} "
+            f"({_classes(names, masked)})"
+        )
+    if zero:
+        facts.append(
+            f"{formula('e^z')} of {_classes(names, zero)} is below half the smallest positive "
+            f"{dtype} ({formula(w.limit(limits['smallest_subnormal']))}), so it is stored as 0; "
+            "step 6 still gets its log-probability"
+        )
+    if small:
+        facts.append(
+            f"{formula('e^z')} of {_classes(names, small)} is below "
+            f"{formula(w.limit(limits['smallest_normal']))}, the smallest normal {dtype}, so it "
+            "is stored with fewer significant digits"
+        )
+    return Note(
+        "Exponentiate.",
+        f"{formula('e^z')} = {_listed(exps, w, 'e^z')}: " + "; ".join(facts) + ".",
+    )
+
+
+def _rounding_remark(values: Sequence[float], total: str, w: Numbers) -> str:
+    """A remark when the terms as printed do not add up to the total as printed."""
+    try:
+        shown = math.fsum(float(w.n(v)) for v in values)
+    except ValueError:  # inf or nan: nothing to compare
+        return ""
+    if w.n(shown) == total:
+        return ""
+    return (
+        " (The terms as printed add up to a slightly different number: each is rounded, "
+        "the sum is of the exact values.)"
+    )
+
+
+def _sum_note(steps: dict[str, Any], w: Numbers) -> Note:
+    exps = steps["exp"]
+    k = len(exps)
+    total = w.n(steps["sum_exp"])
+    if k == 1:
+        return Note("Add them up.", f"One term: {formula('Σ e^z = e^0 = ' + total)}.")
+    if k <= INLINE_MAX_CLASSES:
+        terms = " + ".join(w.n(e) for e in exps)
+        return Note(
+            "Add them up.",
+            f"{formula(f'Σ e^z = {terms} = {total}')}.{_rounding_remark(exps, total, w)}",
+        )
+    return Note(
+        "Add them up.",
+        f"The {k} terms of the column {formula('e^z')} add up to {formula('Σ e^z = ' + total)}.",
+    )
+
+
+def _probability_note(steps: dict[str, Any], w: Numbers) -> Note:
+    names = steps["classes"]
+    probs = steps["probs"]
+    k = len(probs)
+    ties = steps["ties"]
+    masked = steps["masked"]
+    parts = []
+    if not steps["limit"]:
+        parts.append(
+            f"Divide each {formula('e^z')} by the sum: "
+            f"{formula('p = e^z / ' + w.n(steps['sum_exp']))} = {_listed(probs, w, 'p')}."
+        )
+    else:
+        parts.append(f"In the limit, {formula('p')} = {_listed(probs, w, 'p')}.")
+    total = w.n(steps["sum_probs"])
+    if total == w.n(1.0):
+        remark = _rounding_remark(probs, total, w) if k <= INLINE_MAX_CLASSES else ""
+        parts.append(f"They add up to {formula(total)}.{remark}")
+    else:
+        parts.append(
+            f"They add up to {formula(total)}, not exactly 1: each {formula('p')} is rounded "
+            f"to a {steps['dtype']} before they are added."
+        )
+    if k == 1:
+        parts.append(
+            f"With one class, {formula('p = 1')} whatever the score: there is nothing to "
+            "compare it with."
+        )
+    elif len(ties) == 1:
+        parts.append(f"The most probable is class {names[ties[0]]}.")
+    else:
+        parts.append(
+            f"{_classes(names, ties).capitalize()} tie for the largest score, so they tie as "
+            f"the most probable, each with {formula('p = ' + w.n(probs[ties[0]]))}."
+        )
+    if masked:
+        parts.append(
+            f"Masked {_classes(names, masked)} get{'s' if len(masked) == 1 else ''} "
+            f"{formula('p = 0')}."
+        )
+    h = w.n(steps["entropy"])
+    entropy = f"Entropy {formula('H = -Σ p log p = ' + h)} nats"
+    if k > 1:
+        live = k - len(masked)
+        if masked:
+            entropy += (
+                f" (at most {formula(f'log {live} = ' + w.n(steps['unmasked_entropy']))}, "
+                f"uniform over the {live} classes that are not masked)"
+            )
+        else:
+            entropy += (
+                f" (at most {formula(f'log {k} = ' + w.n(steps['max_entropy']))}, "
+                "when all scores tie)"
+            )
+    parts.append(entropy + ".")
+    return Note("Probabilities.", " ".join(parts))
+
+
+def _log_note(steps: dict[str, Any], w: Numbers) -> Note:
+    names = steps["classes"]
+    lse = steps["log_sum_exp"]
+    log_probs = steps["log_probs"]
+    listed = _listed(log_probs, w, "log p")
+    if lse is not None and not steps["limit"]:
+        direct = f"{formula('log p = z - log Σ e^z = z - ' + w.n(lse))} = {listed}."
+    else:
+        direct = f"{formula('log p')} = {listed}."
+    limits = steps["float_limits"]
+    if steps["limit"]:
+        return Note("Log-probabilities.", direct)
+    why = (
+        f"Why not {formula('log(p)')}? A probability below half the smallest positive "
+        f"{steps['dtype']} ({formula(w.limit(limits['smallest_subnormal']))}) is stored as 0, and "
+        f"{formula('log 0 = -inf')}, while {formula('z - log Σ e^z')} stays finite."
+    )
+    lost = [
+        i
+        for i, (a, b) in enumerate(zip(steps["log_of_probs"], log_probs, strict=True))
+        if a == -math.inf and b != -math.inf
+    ]
+    if lost:
+        i = lost[0]
+        why += (
+            f" It happens here: {formula(f'p[{name(names[i])}]')} is stored as 0, so "
+            f"{formula('log(p)')} would be {formula('-inf')}, but log-softmax gives "
+            f"{formula(w.n(log_probs[i]))}."
+        )
+    if steps["masked"]:
+        why += f" For a masked class {formula('log p = -inf')} is exact: its probability is 0."
+    return Note("Log-probabilities, computed directly.", f"{direct} {why}")
+
+
+def _loss_note(steps: dict[str, Any], w: Numbers) -> Note:
+    names = steps["classes"]
+    y = steps["label"]
+    c = name(names[y])
+    p = steps["probs"][y]
+    loss = steps["cross_entropy"]
+    text = f"{formula(f'L = -log p[{c}] = ' + w.n(loss))}."
+    if steps["limit"] and p == 0:
+        text += (
+            f" In the limit {formula(f'p[{c}] = 0')}, so the loss is infinite: a finite "
+            "score cannot compete with +inf."
+        )
+    elif steps["scores"][y] == -math.inf:
+        text += (
+            f" The true class is masked, so {formula(f'p[{c}] = 0')} and the loss is infinite: "
+            "no finite change of the scores can lower it."
+        )
+    else:
+        text += (
+            f" It is 0 when {formula(f'p[{c}] = 1')} and grows without bound as "
+            f"{formula(f'p[{c}] → 0')}; here {formula(f'p[{c}] = ' + w.n(p))}."
+        )
+    return Note(f"Cross-entropy for true class {names[y]}.", text)
+
+
+def _target_note(steps: dict[str, Any], w: Numbers) -> Note:
+    q = steps["target"]
+    split = (
+        f"{w.n(steps['target_entropy'])} + {w.n(steps['kl_divergence'])} = "
+        f"{w.n(steps['cross_entropy'])}"
+    )
+    text = (
+        f"The soft target {formula('q')} = {_listed(q, w, 'q')} asks for a distribution, not one "
+        f"class. {formula('L = -Σ q log p = H(q) + KL(q ‖ p) = ')}"
+        f"{formula(split)}. "
+        f"{formula('H(q) = -Σ q log q')} is the part no model can remove; "
+        f"{formula('KL(q ‖ p) = Σ q log(q/p) ≥ 0')} is 0 only when {formula('p = q')}."
+    )
+    return Note("Cross-entropy for a soft target.", text)
+
+
+def _gradient_note(steps: dict[str, Any], w: Numbers) -> Note:
+    names = steps["classes"]
+    t = steps["temperature"]
+    if not math.isfinite(steps["cross_entropy"]):
+        return Note(
+            "Gradient.",
+            "With an infinite loss there is no gradient to follow, so the table leaves it out.",
+        )
+    if len(names) == 1:
+        return Note(
+            "Gradient.",
+            f"With one class {formula('p = 1')} whatever the score, so "
+            f"{formula('∂L/∂z = p - ' + _truth_symbol(steps) + ' = ' + w.v(steps['gradient_z']))}: "
+            "there is nothing to learn.",
+        )
+    if "label" in steps:
+        c = name(names[steps["label"]])
+        y = "y"
+        what = (
+            f"{formula(f'y = onehot({c})')} is 1 for class {names[steps['label']]} and 0 elsewhere"
+        )
+        origin = (
+            f"It comes from {formula(f'L = -z[{c}] + log Σ e^z')}: the derivative of "
+            f"{formula('log Σ e^z')} with respect to {formula('z_j')} is "
+            f"{formula('e^z_j / Σ e^z = p_j')}, and {formula(f'-z[{c}]')} adds -1 for class "
+            f"{names[steps['label']]} only."
+        )
+    else:
+        y = "q"
+        what = f"{formula('q')} is the target"
+        origin = (
+            f"It comes from {formula('L = -Σ q_j z_j + log Σ e^z')} (the {formula('q_j')} add up "
+            f"to 1)."
+        )
+    gz = _listed(steps["gradient_z"], w, f"p - {y}")
+    text = (
+        f"{formula(f'∂L/∂z = p - {y}')} = {gz}, where {what}. {origin} Its entries add up to "
+        "0, so a step along it never changes the sum of the scores."
+    )
+    if t == 1:
+        text += (
+            f" With {formula('T = 1')}, z is x minus a constant, so this is also "
+            f"{formula('∂L/∂x')}."
+        )
+    else:
+        gx = _listed(steps["gradient"], w, f"(p - {y})/T")
+        text += (
+            f" That is with respect to z; with respect to the raw scores x divide by "
+            f"{formula(f'T = {w.g(t)}')}: {formula(f'∂L/∂x = (p - {y})/T')} = {gx}."
+        )
+    if "label" in steps:
+        c = name(names[steps["label"]])
+        text += (
+            f" So a gradient-descent step of size {formula('η')} on z raises "
+            f"{formula(f'z[{c}]')} by {formula(f'η(1 - p[{c}])')} and lowers every other "
+            f"{formula('z_j')} by {formula('η p_j')}."
+        )
+    return Note("Gradient.", text)
+
+
+def _step_rule(steps: dict[str, Any]) -> str:
+    y = _truth_symbol(steps)
+    return f"x' = x - η(p - {y})" if steps["temperature"] == 1 else f"x' = x - η(p - {y})/T"
+
+
+def _step_note(steps: dict[str, Any], w: Numbers) -> Note:
+    step = steps["step"]
+    eta = w.g(step["eta"])
+    old, new = steps["cross_entropy"], step["cross_entropy"]
+    rule = _step_rule(steps)
+    text = f"On the scores, with {formula(f'η = {eta}')}: "
+    if len(step["scores"]) <= INLINE_MAX_CLASSES:
+        text += (
+            f"{formula(rule)} = {formula(w.v(step['scores']))}. The new probabilities are "
+            f"{formula(NEW_P)} = {formula(w.v(step['probs']))}."
+        )
+    else:
+        text += f"{formula(rule)}, then {formula(NEW_P)}."
+    if not math.isfinite(old):
+        text += " The loss stays infinite: no step can lower it."
+    elif new < old:
+        text += (
+            f" The new loss is {formula(PRIME + w.n(new) + ' < L = ' + w.n(old))}: the step "
+            f"lowered it by {formula(w.n(-step['change']))}."
+        )
+    elif new == old and not any(steps["gradient_z"]):
+        text += (
+            f" The gradient is exactly 0 here ({formula('p = ' + _truth_symbol(steps))} to the "
+            f"last bit of a {steps['dtype']}), so the step changes nothing: "
+            f"{formula(PRIME + w.n(new))}."
+        )
+    elif new == old:
+        text += (
+            f" The new loss {formula(PRIME + w.n(new))} equals the old one to the last bit "
+            f"of a {steps['dtype']}: the gradient is too small here to move it."
+        )
+    else:
+        text += (
+            f" The new loss is {formula(PRIME + w.n(new) + ' > L = ' + w.n(old))}: "
+            f"{formula(f'η = {eta}')} is too large here and the step overshoots; a smaller "
+            f"{formula('η')} lowers the loss."
+        )
+    return Note("One step of gradient descent.", text)
+
+
+def _jacobian_note(steps: dict[str, Any], w: Numbers) -> Note:
+    t = steps["temperature"]
+    scale = "" if t == 1 else f" (with respect to x, divide by {formula(f'T = {w.g(t)}')})"
+    return Note(
+        "Jacobian.",
+        f"How each {formula('p_i')} moves with each {formula('z_j')}: "
+        f"{formula('∂p_i/∂z_j = p_i(δ_ij - p_j)')}, the matrix {formula('diag(p) - p pᵀ')} "
+        f"below{scale}. It is symmetric. Each column adds up to 0 because the "
+        f"probabilities add up to 1 whatever z is; each row adds up to 0 because adding "
+        f"the same number to every {formula('z_j')} changes no {formula('p_i')}.",
+        jacobian_grid(steps, w),
+    )
+
+
+def _sigmoid_note(steps: dict[str, Any], w: Numbers) -> Note:
+    names = steps["classes"]
+    first, second = (name(n) for n in names)
+    x0, x1 = steps["scores"]
+    t = steps["temperature"]
+    d = steps["sigmoid_input"]
+    over_t = "" if t == 1 else "/T"
+    text = (
+        f"Write {formula(f'a = x[{first}]{over_t}')} and {formula(f'b = x[{second}]{over_t}')}. "
+        f"Then {formula(f'p[{first}] = e^a / (e^a + e^b) = 1 / (1 + e^-(a - b)) = σ(a - b)')}. "
+    )
+    difference = f"{w.n(x0)} - {w.paren(x1)}"
+    difference = f"({difference})/{w.g(t)}" if t != 1 else difference
+    text += (
+        f"Here {formula(f'a - b = {difference} = {w.n(d)}')} and "
+        f"{formula(f'σ({w.n(d)}) = ' + w.n(steps['sigmoid']))}, the same as "
+        f"{formula(f'p[{first}] = ' + w.n(steps['probs'][0]))}. "
+    )
+    if steps["log_odds"] is not None:
+        text += (
+            f"Read backwards, {formula(f'a - b = log(p[{first}]/p[{second}])')} = "
+            f"{formula(w.n(steps['log_odds']))}: the difference of the scores is the log-odds."
+        )
+    if "binary_cross_entropy" in steps:
+        y = int(steps["binary_target"])
+        bce = "-[y log σ(a - b) + (1 - y) log(1 - σ(a - b))] = "
+        text += (
+            f" This is logistic regression. With {formula('y = 1')} when the true class is "
+            f"{names[0]} and {formula('y = 0')} otherwise (here {formula(f'y = {y}')}), the "
+            "binary cross-entropy "
+            f"{formula(bce + w.n(steps['binary_cross_entropy']))}"
+            f" is the loss L above, and its derivative with respect to {formula('a - b')} is "
+            f"{formula('σ(a - b) - y = ' + w.n(steps['sigmoid_gradient']))}, the "
+            f"{formula('p - y')} entry of class {names[0]}."
+        )
+    return Note("Two classes are a sigmoid.", text)
+
+
+def _online_note(steps: dict[str, Any], w: Numbers) -> Note:
+    online = steps["online"]
+    t = steps["temperature"]
+
+    if online["sum_exp"] == steps["sum_exp"]:
+        agreement = "exactly the same number"
+    elif w.n(online["sum_exp"]) == w.n(steps["sum_exp"]):
+        agreement = (
+            "the same to every digit shown; the last bits may differ, because the terms "
+            "are rounded and added in another order"
+        )
+    else:
+        agreement = (
+            f"the same up to rounding ({formula(w.n(online['sum_exp']))} against "
+            f"{formula(w.n(steps['sum_exp']))}: the terms are added in another order)"
+        )
+    size = online["block_size"]
+
+    def e(exponent: str) -> str:
+        return formula(f"e^({exponent})" if t == 1 else f"e^(({exponent})/T)")
+
+    text = (
+        f"The same sum in one pass, reading blocks of {size} score{'s' if size > 1 else ''}: "
+        f"start with {formula('m = -inf')} and {formula('s = 0')}, and keep a running max "
+        f"{formula('m')} and a running sum {formula('s')} of the terms {e('x - m')} read so "
+        f"far. When a block raises the max to {formula('m' + QUOTE)}, rescale "
+        f"{formula('s')} by {e('m - m' + QUOTE)} before adding the block's own terms "
+        f"{e('x - m' + QUOTE)}. The last {formula('s = ' + w.n(online['sum_exp']))} is "
+        f"{formula('Σ e^z')} of step 4: {agreement}. A stream, or a GPU kernel for "
+        "attention (FlashAttention), sees the scores a block at a time and cannot keep them "
+        "all; this way it reads them once instead of twice (once for the max, once for the "
+        "sum), and the exponentials never overflow."
+    )
+    rows = []
+    names = steps["classes"]
+    for block in online["blocks"]:
+        first, last = names[block["first"]], names[block["last"]]
+        span = first if first == last else f"{first}–{last}"
+        rows.append(
+            [
+                span,
+                w.n(block["block_max"]),
+                w.n(block["running_max"]),
+                w.n(block["rescale"]),
+                w.n(block["block_sum"]),
+                w.n(block["running_sum"]),
+            ]
+        )
+    grid = Grid(
+        [
+            "classes",
+            "block max",
+            formula("m"),
+            formula("rescale"),
+            formula("block terms"),
+            formula("s"),
+        ],
+        rows,
+        title="one pass, block by block",
+    )
+    return Note("Online softmax.", text, grid)
+
+
+def _naive_note(steps: dict[str, Any], w: Numbers) -> Note:
+    naive = steps["naive"]
+    limits = steps["float_limits"]
+    dtype = steps["dtype"]
+    naive_formula = formula("e^(x/T) / Σ e^(x/T)")
+    if not steps["naive_fails"]:
+        example = (
+            "softmax explain 1000 0"
+            if dtype == "float64"
+            else f"softmax explain 12 0 --dtype {dtype}"
+        )
+        return Note(
+            "Without the shift?",
+            f"The naive formula {naive_formula} gives the same probabilities here, up to rounding; "
+            f"it breaks once a score is large, e.g. {example}.",
+        )
+    over = w.limit(limits["exp_overflow"])
+    under = w.limit(limits["exp_underflow"])
+    problem = naive["problem"]
+    if problem == "overflow":
+        why = (
+            f"{formula('e^(x/T)')} overflows to inf once {formula(f'x/T > {over}')} (the largest "
+            f"{dtype} is {formula(w.limit(limits['largest']))}); the sum is then inf, so a class "
+            f"that overflows gets {formula('inf/inf = nan')} and every other class gets 0."
+        )
+    elif problem == "underflow":
+        why = (
+            f"every {formula('x/T')} here is below {formula(under)}, so {formula('e^(x/T)')} "
+            f"rounds to 0 for every class, and {formula('0/0 = nan')}. The shifted form "
+            "above does not break."
+        )
+    elif problem == "partial underflow":
+        lost = [
+            i
+            for i, (e, x) in enumerate(zip(naive["exp"], steps["scores"], strict=True))
+            if e == 0 and x != -math.inf
+        ]
+        why = (
+            f"{formula('e^(x/T)')} rounds to 0 for {_classes(steps['classes'], lost)} "
+            f"({formula(f'x/T < {under}')}), so the naive probability is 0 where the "
+            "shifted form keeps a small positive one."
+        )
+    else:
+        why = "the unshifted exponentials lose precision. The shifted form above does not."
+    if problem == "overflow":
+        why += " The shifted form above does not break."
+    return Note(
+        "Without the shift it breaks.",
+        f"The naive formula {naive_formula} gives {_listed(naive['probs'], w, 'naive p')}: {why} "
+        "Side by side:",
+        naive_grid(steps, w),
+    )
+
+
+def _sweep_note(steps: dict[str, Any], w: Numbers) -> Note:
+    names = steps["classes"]
+    k = len(names)
+    ties = steps["ties"]
+    live = k - len(steps["masked"])
+    if len(ties) == live:
+        return Note(
+            "Temperature sweep.",
+            f"Every class that is not masked ties for the max, so every temperature gives "
+            f"the same uniform distribution "
+            f"({formula(f'H = log {live} = ' + w.n(steps['unmasked_entropy']))}): "
+            f"dividing equal scores by {formula('T')} leaves them equal.",
+            sweep_grid(steps, w),
+        )
+    if len(ties) == 1:
+        cold = f"the probability piles onto the arg-max ({formula('H → 0')})"
+    else:
+        cold = (
+            f"the probability piles onto the {len(ties)} tied classes, equally "
+            f"({formula(f'H → log {len(ties)} = ' + w.n(steps['tie_entropy']))}: "
+            "a tie never breaks)"
+        )
+    if live == k:
+        hot = f"toward uniform ({formula(f'H → log {k} = ' + w.n(steps['max_entropy']))})"
+    else:
+        hot = (
+            f"toward uniform over the {live} classes that are not masked "
+            f"({formula(f'H → log {live} = ' + w.n(steps['unmasked_entropy']))})"
+        )
+    return Note(
+        "Temperature sweep.",
+        f"The same scores at several temperatures. As {formula('T → 0')} {cold}; as "
+        f"{formula('T')} grows it spreads {hot}. The order of the classes never changes. "
+        f"(On a terminal and in Markdown, 'shape' draws each distribution and a bar shows "
+        f"{formula('H / log K')}.)",
+        sweep_grid(steps, w),
+    )
+
+
+# --- the smaller tables ------------------------------------------------------------
+
+
+def _short_names(steps: dict[str, Any]) -> tuple[list[str], str | None]:
+    """Class names short enough for column headers, and a legend when they are indices."""
+    names = steps["classes"]
+    if max(len(n) for n in names) <= HEADER_NAME_WIDTH:
+        return names, None
+    legend = "classes: " + ", ".join(f"{i} = {n}" for i, n in enumerate(names))
+    return [str(i) for i in range(len(names))], legend
+
+
+def jacobian_grid(steps: dict[str, Any], w: Numbers) -> Grid:
+    names, legend = _short_names(steps)
+    rows = [
+        [formula(f"∂p[{name(names[i])}]"), *map(w.fixed, row)]
+        for i, row in enumerate(steps["jacobian"])
+    ]
+    header = ["", *[formula(f"∂z[{name(n)}]") for n in names]]
+    return Grid(header, rows, title=f"Jacobian {formula('diag(p) - p pᵀ')}", caption=legend)
+
+
+def naive_grid(steps: dict[str, Any], w: Numbers) -> Grid:
+    naive = steps["naive"]
+    shown = set(shown_classes(steps))
+    rows = [
+        [n, w.n(naive["exp"][i]), w.n(naive["probs"][i]), w.n(steps["probs"][i])]
+        for i, n in enumerate(steps["classes"])
+        if i in shown
+    ]
+    header = ["class", formula("naive e^(x/T)"), "naive p", "shifted p"]
+    return Grid(header, rows, title="naive and shifted, side by side")
+
+
+def sweep_grid(steps: dict[str, Any], w: Numbers) -> Grid:
+    from .rich_output import bar
+
+    names, legend = _short_names(steps)
+    k = len(names)
+    per_class = k <= SWEEP_MAX_CLASSES
+    header = ["T"]
+    header += [formula(f"p[{name(n)}]") for n in names] if per_class else [formula("p[max]")]
+    header += ["shape", "H", "H / log K"]
+    rows = []
+    for entry in steps["sweep"]:
+        probs = entry["probs"]
+        cells = [w.fixed(p) for p in probs] if per_class else [w.fixed(max(probs))]
+        fraction = entry["entropy"] / steps["max_entropy"] if k > 1 else 0.0
+        rows.append(
+            [
+                w.g(entry["temperature"]),
+                *cells,
+                sparkline(probs),
+                w.fixed(entry["entropy"]),
+                bar(fraction, 10),
+            ]
+        )
+    width = len(header)
+    return Grid(
+        header,
+        rows,
+        title="temperature sweep",
+        caption=legend if per_class else None,
+        keys_right=True,
+        pictures={width - 3, width - 1},
+    )
+
+
+def sparkline(probs: Sequence[float], limit: int = 24) -> str:
+    """One block character per class, its height proportional to the probability."""
+    blocks = " ▁▂▃▄▅▆▇█"
+    top = max(probs) if probs else 0.0
+    if not top > 0:
+        return ""
+    chars = [blocks[max(1, round(p / top * 8))] if p > 0 else "·" for p in probs[:limit]]
+    return "".join(chars) + ("…" if len(probs) > limit else "")
