@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from . import streams
+from . import beyond, streams
 from .errors import DataError, RowError, SoftmaxError, UsageError, say
 from .formats import Format
 from .operations import Operation
@@ -300,6 +300,10 @@ def calibrate(run: Invocation) -> None:
 
 
 def explain(run: Invocation) -> None:
+    if run.sparsemax or run.entmax is not None or run.tree is not None:
+        from .explain_sparse import explain_beyond
+
+        return explain_beyond(run)
     import numpy as np
 
     from .explain import DEFAULT_SWEEP, MAX_CLASSES, derive, write_explanation
@@ -355,4 +359,6 @@ RUNNERS: dict[str, Callable[[Invocation], Any]] = {
     "explain": explain,
     "evaluate": evaluate,
     "calibrate": calibrate,
+    "sparse": beyond.sparse,
+    "hsoftmax": beyond.hsoftmax,
 }
