@@ -346,6 +346,9 @@ STARTUP_ARGS = {
     "explain": ["2", "1", "0.1", "--label", "0"],
     "evaluate": ["2,1,0.1;0.5,2,1", "--labels", "0,2"],
     "calibrate": ["2,1,0.1;0.5,2,1;1,0,3", "--labels", "0,2,0"],
+    "sparsemax": ["2", "1", "0.1"],
+    "entmax": ["--alpha", "1.5", "2", "1", "0.1"],
+    "hsoftmax": ["--tree", str(HERE.parent / "examples" / "animals.tree"), "0.5", "-1", "2"],
 }
 COMPUTING_TARGET = 1.5  # x python -c 'import numpy'
 TABLE_HELP_TARGET = 2.0

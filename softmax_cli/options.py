@@ -621,10 +621,10 @@ COMMANDS += (
         "and codes). With --labels, the cross-entropy costs O(depth) per row. --huffman "
         "COUNTS writes a Huffman tree file from class counts.",
         (
-            "softmax hsoftmax --tree examples/animals.tree 0.5 -1 2",
-            "softmax hsoftmax --tree examples/animals.tree 0.5 -1 2 --log",
-            "softmax hsoftmax --tree examples/animals.tree 0.5 -1 2 --labels cat",
-            "softmax hsoftmax --huffman examples/counts.csv",
+            "softmax hsoftmax --tree animals.tree 0.5 -1 2",
+            "softmax hsoftmax --tree animals.tree 0.5 -1 2 --log",
+            "softmax hsoftmax --tree animals.tree 0.5 -1 2 -l cat",
+            "softmax hsoftmax --huffman counts.csv",
         ),
         (
             TREE,
