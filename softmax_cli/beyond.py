@@ -67,6 +67,7 @@ def _write_losses(
     *,
     classes: list[str] | None,
     check_scores: Callable[[FloatArray], None],
+    header: bool = True,
 ) -> None:
     """Stream one loss per row, as cross-entropy does, then the reduction."""
     import numpy as np
@@ -84,7 +85,8 @@ def _write_losses(
     summary = LossSummary(reduction=run.reduction)
     ignore = _ignored_value(run.values.get("ignore_label"), classes)
     count_of_classes = len(classes) if classes is not None else None
-    writer.start(classes, source.kept_names)
+    # Per-row csv losses get a header line only when the input had one, as in cross-entropy.
+    writer.start(classes if header else None, source.kept_names)
     try:
         for block in source.blocks:
             source.current = block
@@ -247,6 +249,7 @@ def hsoftmax(run: Invocation) -> None:
     if with_loss and run.log:
         raise UsageError("writes probabilities; with --labels the loss is written", option="--log")
     with score_source(run) as source:
+        headed = source.classes is not None
         source.classes = list(tree.classes)  # the input's header, if any, names the nodes
         from . import hierarchy
 
@@ -282,6 +285,7 @@ def hsoftmax(run: Invocation) -> None:
             "hierarchical_cross_entropy",
             loss_of,
             classes=list(tree.classes),
+            header=headed or table,
             check_scores=check,
         )
 

@@ -59,9 +59,7 @@ def test_a_balanced_tree_sums_to_one_and_matches_mpmath() -> None:
 
 
 def test_all_zero_scores_give_two_to_the_minus_depth() -> None:
-    text = hierarchy.tree_text(
-        ["a", "b", "c", "d", "e"], hierarchy.huffman_paths([10, 1, 1, 3, 5])
-    )
+    text = hierarchy.tree_text(["a", "b", "c", "d", "e"], hierarchy.huffman_paths([10, 1, 1, 3, 5]))
     tree = hierarchy.parse_tree(text, "h.tree")
     p = hierarchy.probs(np.zeros((1, tree.nodes)), tree)[0]
     assert_allclose(p, 2.0 ** -tree.depths.astype(float), rtol=1e-15)
