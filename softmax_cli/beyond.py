@@ -247,7 +247,9 @@ def hsoftmax(run: Invocation) -> None:
         if run.given(dest) and not with_loss:
             raise UsageError("goes with --labels", option=run.name_of(dest))
     if with_loss and run.log:
-        raise UsageError("writes probabilities; with --labels the loss is written", option="--log")
+        raise UsageError(
+            "writes probabilities; with --labels the loss is written", option=run.name_of("log")
+        )
     with score_source(run) as source:
         headed = source.classes is not None
         source.classes = list(tree.classes)  # the input's header, if any, names the nodes
