@@ -7,8 +7,9 @@ runners, and ``--help`` must not pay for NumPy.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import DataError, UsageError
 from .formats import Format
@@ -23,6 +24,15 @@ if TYPE_CHECKING:
     from .numerics import FloatArray
     from .pipeline import LabelSource
     from .readers import ScoreSource
+
+
+class Front(NamedTuple):
+    """What these runners borrow from ``commands``, handed in so neither imports the other."""
+
+    score_source: Callable[..., contextlib.AbstractContextManager[ScoreSource]]
+    output_format: Callable[[Invocation], Format]
+    given_one_way: Callable[[Invocation, tuple[str, ...], str, str], str]
+
 
 #: Computes, for the first rows of a block and their integer labels: the losses, p(label)
 #: and the predicted class of each row.
@@ -40,12 +50,12 @@ def _loss_options_only_with_loss(run: Invocation, with_loss: bool) -> None:
 
 def _write_rows(
     run: Invocation,
+    front: Front,
     source: ScoreSource,
     operation: Operation,
     function: Callable[[FloatArray, float], FloatArray],
     parameters: dict[str, Any] | None = None,
 ) -> None:
-    from .commands import output_format
     from .pipeline import run_rows
     from .writers import RowSettings, make_row_writer
 
@@ -53,13 +63,14 @@ def _write_rows(
         operation, run.temperature, run.precision, source.single_vector, parameters
     )
     out = stdout_bytes()
-    writer = make_row_writer(output_format(run), out, settings, no_color=run.no_color)
+    writer = make_row_writer(front.output_format(run), out, settings, no_color=run.no_color)
     run_rows(source, function, run.temperature, writer)
     out.flush()
 
 
 def _write_losses(
     run: Invocation,
+    front: Front,
     source: ScoreSource,
     labels: LabelSource,
     name: str,
@@ -72,7 +83,6 @@ def _write_losses(
     """Stream one loss per row, as cross-entropy does, then the reduction."""
     import numpy as np
 
-    from .commands import output_format
     from .errors import RowError, say
     from .pipeline import _carried, _check_labels, _closed, _earliest, _ignored_value
     from .results import LossDetails, LossSummary
@@ -80,7 +90,7 @@ def _write_losses(
 
     out = stdout_bytes()
     writer = make_loss_writer(
-        output_format(run), out, run.reduction, run.precision, name, no_color=run.no_color
+        front.output_format(run), out, run.reduction, run.precision, name, no_color=run.no_color
     )
     summary = LossSummary(reduction=run.reduction)
     ignore = _ignored_value(run.values.get("ignore_label"), classes)
@@ -142,11 +152,12 @@ def _write_losses(
         say(f"softmax: warning: {reason}, so the mean loss is NaN")
 
 
-def _labels(run: Invocation, dests: tuple[str, ...] = ("labels", "label_column")) -> LabelSource:
-    from .commands import _given_one_way
+def _labels(
+    run: Invocation, front: Front, dests: tuple[str, ...] = ("labels", "label_column")
+) -> LabelSource:
     from .pipeline import ColumnLabels, ListedLabels
 
-    given = _given_one_way(
+    given = front.given_one_way(
         run,
         dests,
         "the labels",
@@ -157,9 +168,8 @@ def _labels(run: Invocation, dests: tuple[str, ...] = ("labels", "label_column")
     return ColumnLabels()
 
 
-def sparse(run: Invocation) -> None:
+def sparse(run: Invocation, front: Front) -> None:
     """sparsemax and entmax: probabilities, or with ``--loss`` the matching loss."""
-    from .commands import score_source
 
     assert run.command is not None and run.command.operation is not None
     alpha = 2.0
@@ -168,14 +178,15 @@ def sparse(run: Invocation) -> None:
             raise UsageError("needs --alpha A (1 is softmax, 1.5 exact, 2 sparsemax)")
         alpha = run.alpha
     _loss_options_only_with_loss(run, run.loss)
-    labels = _labels(run) if run.loss else None
-    with score_source(run, run.label_column) as source:
+    labels = _labels(run, front) if run.loss else None
+    with front.score_source(run, run.label_column) as source:
         if labels is None:
             from . import sparse as core
 
             parameters = {"alpha": alpha} if run.command.operation is Operation.ENTMAX else None
             _write_rows(
                 run,
+                front,
                 source,
                 run.command.operation,
                 lambda values, temperature: core.entmax(values, alpha, temperature),
@@ -194,6 +205,7 @@ def sparse(run: Invocation) -> None:
             name = "cross_entropy"
         _write_losses(
             run,
+            front,
             source,
             labels,
             name,
@@ -224,7 +236,7 @@ def _read_text(path: str, option: str) -> str:
         raise DataError(f"{path}: not UTF-8 text (byte {error.start + 1})", placed=True) from None
 
 
-def hsoftmax(run: Invocation) -> None:
+def hsoftmax(run: Invocation, front: Front) -> None:
     """Hierarchical softmax, its log, its cross-entropy; or ``--huffman`` writes a tree."""
     if run.huffman is not None:
         for dest in ("tree", "labels", "log", "input_path"):
@@ -240,7 +252,6 @@ def hsoftmax(run: Invocation) -> None:
     if run.tree is None:
         raise UsageError("needs --tree FILE (or --huffman COUNTS to make one)")
     tree = read_tree(run.tree, run.name_of("tree"))
-    from .commands import score_source
 
     with_loss = bool(run.labels)
     for dest in ("reduction",):
@@ -250,7 +261,7 @@ def hsoftmax(run: Invocation) -> None:
         raise UsageError(
             "writes probabilities; with --labels the loss is written", option=run.name_of("log")
         )
-    with score_source(run) as source:
+    with front.score_source(run) as source:
         headed = source.classes is not None
         source.classes = list(tree.classes)  # the input's header, if any, names the nodes
         from . import hierarchy
@@ -260,12 +271,13 @@ def hsoftmax(run: Invocation) -> None:
             function = hierarchy.log_probs if run.log else hierarchy.probs
             _write_rows(
                 run,
+                front,
                 source,
                 operation,
                 lambda values, temperature: function(values, tree, temperature),
             )
             return
-        table = output_format_is_table(run)
+        table = front.output_format(run) is Format.TABLE
 
         def loss_of(scores: FloatArray, truth: np.ndarray) -> tuple[Any, Any, Any]:
             import numpy as np
@@ -282,20 +294,15 @@ def hsoftmax(run: Invocation) -> None:
 
         _write_losses(
             run,
+            front,
             source,
-            _labels(run, ("labels",)),
+            _labels(run, front, ("labels",)),
             "hierarchical_cross_entropy",
             loss_of,
             classes=list(tree.classes),
             header=headed or table,
             check_scores=check,
         )
-
-
-def output_format_is_table(run: Invocation) -> bool:
-    from .commands import output_format
-
-    return output_format(run) is Format.TABLE
 
 
 def _write_huffman(run: Invocation) -> None:

@@ -15,18 +15,18 @@ from .formats import Format, Output, parse_format
 from .parsing import Invocation
 
 if TYPE_CHECKING:
+    from .beyond import Front
     from .hierarchy import Tree
     from .numerics import FloatArray
 
 
-def _one_vector(run: Invocation, check: bool) -> tuple[FloatArray, list[str] | None]:
+def _one_vector(run: Invocation, front: Front, check: bool) -> tuple[FloatArray, list[str] | None]:
     """The one row given, checked as softmax checks it (``check``), with its class names."""
     import numpy as np
 
-    from .commands import score_source
     from .numerics import check_rows
 
-    with score_source(run) as source:
+    with front.score_source(run) as source:
         blocks = []
         first = None
         for block in source.blocks:
@@ -137,7 +137,7 @@ def _json(value: Any) -> Any:
     return value
 
 
-def explain_beyond(run: Invocation) -> None:
+def explain_beyond(run: Invocation, front: Front) -> None:
     """Run ``explain`` for sparsemax, entmax or a tree instead of softmax."""
     chosen = [dest for dest in ("sparsemax", "entmax", "tree") if run.given(dest)]
     if len(chosen) > 1:
@@ -153,7 +153,7 @@ def explain_beyond(run: Invocation) -> None:
     from .beyond import read_tree
 
     tree = read_tree(run.tree, run.name_of("tree")) if run.tree is not None else None
-    values, classes = _one_vector(run, check=tree is None)
+    values, classes = _one_vector(run, front, check=tree is None)
     if tree is None:
         alpha = 2.0 if run.sparsemax else float(run.entmax)
         if alpha == 1.0:
@@ -167,11 +167,10 @@ def explain_beyond(run: Invocation) -> None:
             steps = tree_steps(values, tree, run.temperature)
         except RowError as error:
             raise DataError(error.message, column=error.column) from None
-    from .commands import output_format
     from .streams import stdout_bytes
 
     out = stdout_bytes()
-    chosen_format = parse_format(output_format(run), Output.EXPLAIN)
+    chosen_format = parse_format(front.output_format(run), Output.EXPLAIN)
     if chosen_format.is_json:
         import orjson
 
