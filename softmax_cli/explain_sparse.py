@@ -68,7 +68,7 @@ def sparse_steps(values: FloatArray, alpha: float, temperature: float, names: li
     tau = float(found.tau[0])
     scaled = found.scaled[0]
     order = np.argsort(-scaled, kind="stable")
-    return {
+    steps: dict[str, Any] = {
         "method": "sparsemax" if alpha == 2.0 else "entmax",
         "alpha": alpha,
         "temperature": temperature,
@@ -83,6 +83,23 @@ def sparse_steps(values: FloatArray, alpha: float, temperature: float, names: li
         "sum": float(probs.sum()),
         "zeros": int((probs == 0).sum()),
     }
+    if alpha == 2.0:
+        # The sorting test that finds the support: class k (sorted) is in while 1 + k z_(k) > Σ.
+        running = 0.0
+        tests = []
+        for k, index in enumerate(order.tolist(), start=1):
+            running += float(scaled[index])
+            tests.append(
+                {
+                    "k": k,
+                    "class": names[index],
+                    "z": float(scaled[index]),
+                    "sum": running,
+                    "in_support": bool(1 + k * float(scaled[index]) > running),
+                }
+            )
+        steps["sorted"] = tests
+    return steps
 
 
 def tree_steps(values: FloatArray, tree: Tree, temperature: float) -> dict:
@@ -227,6 +244,20 @@ def _draw_sparse(console: Any, steps: dict, n: Any) -> None:
     table.add_section()
     table.add_row("sum", "", "", "", n(steps["sum"]), n(sum(steps["softmax"])))
     console.print(table)
+    if "sorted" in steps:
+        sorted_table = Table(title="the support, by sorting: in while 1 + k·z > Σ")
+        for header in ("k", "class", "z (sorted)", "Σ of the first k", "1 + k·z", "in?"):
+            sorted_table.add_column(header, justify="left" if header == "class" else "right")
+        for row in steps["sorted"]:
+            sorted_table.add_row(
+                str(row["k"]),
+                row["class"],
+                n(row["z"]),
+                n(row["sum"]),
+                n(1 + row["k"] * row["z"]),
+                "yes" if row["in_support"] else "no",
+            )
+        console.print(sorted_table)
     power = "" if alpha == 2.0 else f"^(1/{alpha - 1:g})"
     lines = [
         f"z = (score - max)/T; p_i = [{scale}_i - τ]_+{power}, with τ chosen so the p sum to 1.",

@@ -301,6 +301,8 @@ def test_explain_sparsemax_gives_tau_and_the_support_beside_softmax() -> None:
     steps = json.loads(result.stdout)
     assert steps["tau"] == -0.75 and steps["support"] == ["0", "1"]
     assert steps["probs"] == [0.75, 0.25, 0.0, 0.0]
+    # Sorted: z = 0, -0.5, -1.9, -3; sums 0, -0.5, -2.4, -5.4; 1 + k z = 1, 0, -4.7, -11.
+    assert [row["in_support"] for row in steps["sorted"]] == [True, True, False, False]
     x = np.array([2, 1.5, 0.1, -1])
     assert_allclose(steps["softmax"], np.exp(x) / np.exp(x).sum(), rtol=1e-14)
 
