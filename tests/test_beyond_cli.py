@@ -356,3 +356,30 @@ def test_the_commands_end_quietly_into_a_closed_pipe() -> None:
         )
         assert (done.returncode, done.stderr) == (0, b""), args
         assert len(done.stdout.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["sparsemax"], ["entmax", "--alpha", "1.5"], ["hsoftmax", "--tree", ANIMALS]],
+    ids=lambda args: args[0],
+)
+def test_the_first_row_comes_out_before_the_input_ends(args) -> None:
+    import select
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "softmax_cli", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        process.stdin.write(b"1,2,0.5\n")
+        process.stdin.flush()
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        assert ready, "no output while stdin was still open"
+        assert process.stdout.readline().count(b",") >= 2
+        assert process.poll() is None
+    finally:
+        process.stdin.close()
+        process.wait(timeout=30)
+    assert process.returncode == 0
