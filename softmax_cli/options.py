@@ -632,7 +632,6 @@ COMMANDS += (
             LOG,
             TEMPERATURE,
             LABELS,
-            LABEL_COLUMN,
             REDUCTION,
             *_READING,
             *_CARRYING,
