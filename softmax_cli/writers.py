@@ -58,8 +58,9 @@ def header_line(names: Sequence[str], separator: str) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=separator, lineterminator="\n").writerow(names)
     line = buffer.getvalue()
-    # A line that starts with "[" reads as JSON, and a BOM at the start is dropped: quote them.
-    if names and names[0][:1] in ("[", "\ufeff") and not line.startswith('"'):
+    # A line that starts with "[" or "{" reads as JSON, and a BOM at the start is dropped:
+    # quote them.
+    if names and names[0][:1] in ("[", "{", "\ufeff") and not line.startswith('"'):
         line = f'"{line[: len(names[0])]}"{line[len(names[0]) :]}'
     return line.encode()
 
