@@ -38,7 +38,17 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 SEED = 6
-WORKLOADS = ("startup", "probs", "logprobs", "xent", "formats", "wide", "vocab", "memory")
+WORKLOADS = (
+    "startup",
+    "probs",
+    "logprobs",
+    "xent",
+    "sparse",
+    "formats",
+    "wide",
+    "vocab",
+    "memory",
+)
 RSS_TARGET_MB = 150.0
 
 # --- the alternatives, as a user would write them ------------------------------
@@ -141,6 +151,18 @@ def softmax_rows(x: np.ndarray) -> np.ndarray:
 def log_softmax_rows(x: np.ndarray) -> np.ndarray:
     shifted = x - x.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def entmax_rows(x: np.ndarray, alpha: float) -> np.ndarray:
+    """α-entmax by plain bisection on the threshold (an independent check, not fast)."""
+    z = (alpha - 1) * (x - x.max(axis=1, keepdims=True))
+    low, high = np.full((len(z), 1), -1.0), np.zeros((len(z), 1))
+    for _ in range(200):
+        middle = (low + high) / 2
+        above = (np.maximum(z - middle, 0) ** (1 / (alpha - 1))).sum(axis=1, keepdims=True) >= 1
+        low, high = np.where(above, middle, low), np.where(above, high, middle)
+    p = np.maximum(z - low, 0) ** (1 / (alpha - 1))
+    return p / p.sum(axis=1, keepdims=True)
 
 
 def count_lines(path: Path) -> int:
@@ -348,6 +370,9 @@ STARTUP_ARGS = {
     "calibrate": ["2,1,0.1;0.5,2,1;1,0,3", "--labels", "0,2,0"],
     "top": ["-k", "2", "2", "1", "0.1"],
     "sample": ["-n", "3", "--seed", "1", "--top-p", "0.9", "2", "1", "0.1"],
+    "sparsemax": ["2", "1", "0.1"],
+    "entmax": ["--alpha", "1.5", "2", "1", "0.1"],
+    "hsoftmax": ["--tree", str(HERE.parent / "examples" / "animals.tree"), "0.5", "-1", "2"],
 }
 COMPUTING_TARGET = 1.5  # x python -c 'import numpy'
 TABLE_HELP_TARGET = 2.0
@@ -422,7 +447,7 @@ def build(args: argparse.Namespace, log: Callable[[str], None]) -> list[Workload
             )
         )
 
-    if wanted & {"probs", "logprobs", "xent", "formats"}:
+    if wanted & {"probs", "logprobs", "xent", "sparse", "formats"}:
         plain = data_set(f"logits-{rows}x10.csv", rows, 10)
         probs_check = rows_check(plain, rows, softmax_rows)
         probs = Method("softmax probs", [*softmax, "probs", "-o", "csv"], plain, probs_check)
@@ -442,6 +467,13 @@ def build(args: argparse.Namespace, log: Callable[[str], None]) -> list[Workload
             check = rows_check(plain, rows, log_softmax_rows)
             argv = [*softmax, "logprobs", "-o", "csv"]
             variants.append(Method("softmax logprobs", argv, plain, check))
+        if "sparse" in wanted:
+            for name, words, alpha in (
+                ("softmax sparsemax", ["sparsemax"], 2.0),
+                ("softmax entmax --alpha 1.5", ["entmax", "--alpha", "1.5"], 1.5),
+            ):
+                check = rows_check(plain, rows, lambda x, a=alpha: entmax_rows(x, a))
+                variants.append(Method(name, [*softmax, *words, "-o", "csv"], plain, check))
         if "xent" in wanted:
             labelled = data_set(f"logits-{rows}x10-labels.csv", rows, 10, labels=True)
             argv = [*softmax, "xent", "-i", str(labelled), "--label-column", "y", "-o", "csv"]
@@ -674,6 +706,8 @@ def targets(workloads: list[Workload]) -> list[str]:
     ratio("probabilities CSV, pandas + SciPy / softmax", "probs", "pandas", "softmax", 3, None)
     ratio("logprobs / probs", "variants", "softmax logprobs", "softmax probs", None, 1.1)
     ratio("cross-entropy / probs", "variants", "softmax xent", "softmax probs", None, 1.1)
+    ratio("sparsemax / probs", "variants", "softmax sparsemax", "softmax probs", None, 2.0)
+    ratio("entmax 1.5 / probs", "variants", "softmax entmax", "softmax probs", None, 2.0)
     ratio("NDJSON output / CSV", "variants", "softmax probs -o ndjson", "softmax probs", None, 1.05)
     ratio("JSON output / CSV", "variants", "softmax probs -o json", "softmax probs", None, 1.05)
     ratio("wide rows, pandas + SciPy / softmax", "wide", "pandas", "softmax", 1, None)

@@ -322,7 +322,42 @@ def calibrate(run: Invocation) -> None:
     write_calibration(format_name, out, result, source.classes, run.precision, run.no_color)
 
 
+# explain's other views (filters, sparsemax/entmax/tree) show one table of their own:
+# the options of the softmax derivation do not apply to them.
+_EXPLAIN_VIEWS = (("top_k", "top_p", "min_p"), ("sparsemax", "entmax", "tree"))
+_DERIVATION_ONLY = ("target", "step", "brief", "online", "dtype")
+
+
+def _one_explain_view(run: Invocation) -> None:
+    """Refuse a mix of views, or a view with a derivation-only option or format."""
+    views = [[dest for dest in view if run.given(dest)] for view in _EXPLAIN_VIEWS]
+    asked = [given for given in views if given]
+    if len(asked) > 1:
+        raise UsageError(
+            f"explain one thing at a time, not also {run.name_of(asked[1][0])}",
+            option=run.name_of(asked[0][0]),
+        )
+    if not asked:
+        return
+    view = run.name_of(asked[0][0])
+    for dest in _DERIVATION_ONLY:
+        if run.given(dest):
+            raise UsageError(
+                f"goes with softmax's derivation, not {view}", option=run.name_of(dest)
+            )
+    if run.given("output_format") and output_format(run).value in ("markdown", "latex"):
+        raise UsageError(
+            f"{output_format(run).value} shows softmax's derivation; {view} writes table or json",
+            option=run.name_of("output_format"),
+        )
+
+
 def explain(run: Invocation) -> None:
+    _one_explain_view(run)
+    if run.sparsemax or run.entmax is not None or run.tree is not None:
+        from .explain_sparse import explain_beyond
+
+        return explain_beyond(run, _front())
     import numpy as np
 
     from .explain import DEFAULT_SWEEP, MAX_CLASSES, derive, write_explanation
@@ -401,6 +436,20 @@ def sample(run: Invocation) -> None:
         run_sample(run, source, output_format(run))
 
 
+def _front() -> Any:
+    """What ``beyond`` and ``explain_sparse`` borrow from here (they do not import this)."""
+    from .beyond import Front
+
+    return Front(score_source, output_format, _given_one_way)
+
+
+def _beyond(name: str, run: Invocation) -> None:
+    """sparsemax, entmax and hsoftmax: their runners live in ``beyond``."""
+    from . import beyond
+
+    getattr(beyond, name)(run, _front())
+
+
 RUNNERS: dict[str, Callable[[Invocation], Any]] = {
     "rows": rows,
     "cross_entropy": cross_entropy,
@@ -409,4 +458,6 @@ RUNNERS: dict[str, Callable[[Invocation], Any]] = {
     "calibrate": calibrate,
     "top": top,
     "sample": sample,
+    "sparse": lambda run: _beyond("sparse", run),
+    "hsoftmax": lambda run: _beyond("hsoftmax", run),
 }

@@ -100,7 +100,11 @@ def log_softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
 
 def operation_function(operation: Operation | str) -> Callable[[FloatArray, float], FloatArray]:
     """The row function of ``operation`` (``softmax`` or ``log_softmax``, by enum or name)."""
-    return log_softmax if Operation(operation) is Operation.LOG_SOFTMAX else softmax
+    chosen = Operation(operation)
+    if chosen not in (Operation.SOFTMAX, Operation.LOG_SOFTMAX):
+        # entmax needs α and hsoftmax a tree: their runners build their own functions.
+        raise ValueError(f"{chosen.value} needs more than a temperature; see softmax_cli.beyond")
+    return log_softmax if chosen is Operation.LOG_SOFTMAX else softmax
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,10 @@ class Operation(str, Enum):
 
     SOFTMAX = "softmax"
     LOG_SOFTMAX = "log_softmax"
+    SPARSEMAX = "sparsemax"
+    ENTMAX = "entmax"
+    HSOFTMAX = "hierarchical_softmax"
+    LOG_HSOFTMAX = "log_hierarchical_softmax"
 
     def __str__(self) -> str:
         return self.value
@@ -21,9 +25,17 @@ class Operation(str, Enum):
     @property
     def field(self) -> str:
         """The key its result gets beside carried fields: the command's name."""
-        return "logprobs" if self is Operation.LOG_SOFTMAX else "probs"
+        return "logprobs" if self.is_log else "probs"
 
     @property
     def is_log(self) -> bool:
         """True when the operation gives log-probabilities."""
-        return self is Operation.LOG_SOFTMAX
+        return self in (Operation.LOG_SOFTMAX, Operation.LOG_HSOFTMAX)
+
+    @property
+    def title(self) -> str:
+        """What tables call it: ``softmax``, ``log-softmax``, ``sparsemax`` ..."""
+        return _TITLES.get(self, self.value.replace("_", " "))
+
+
+_TITLES = {Operation.LOG_SOFTMAX: "log-softmax", Operation.LOG_HSOFTMAX: "log hierarchical softmax"}

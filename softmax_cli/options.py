@@ -147,6 +147,14 @@ def seed_value(text: str) -> int:
     return value
 
 
+def alpha_value(text: str) -> float:
+    """α of entmax: a finite number of at least 1 (1 softmax, 1.5 exact, 2 sparsemax)."""
+    value = _number(text)
+    if not (math.isfinite(value) and value >= 1.0):
+        raise ValueError(f"must be a finite number of at least 1, not {text!r}")
+    return value
+
+
 def text_value(text: str) -> str:
     """Any non-empty text (file names, column names, class names)."""
     if text == "":
@@ -461,6 +469,65 @@ DTYPE = Option(
     choices=DTYPES,
 )
 VERSION = Option("version", ("--version",), "Print the version and exit.", action="version")
+SPARSE_LOSS = Option(
+    "loss",
+    ("--loss",),
+    "Write the loss of --labels that matches these probabilities: the sparsemax loss, "
+    "or the entmax (Tsallis) loss.  Ordinary cross-entropy -log p(label) is not defined "
+    "(infinite) when p(label) = 0, which these give exactly; this loss stays finite.",
+    panel="Loss",
+)
+ALPHA = Option(
+    "alpha",
+    ("--alpha",),
+    "α >= 1: 1 is softmax, 1.5 exact by sorting, 2 sparsemax; others by bisection on "
+    "the threshold to float64 precision (at most 1100 halvings).",
+    convert=alpha_value,
+    metavar="A",
+)
+TREE = Option(
+    "tree",
+    ("--tree",),
+    "The tree: one line per class, 'class node:code node:code ...' from the root "
+    "(code 0 takes sigmoid(s), 1 takes sigmoid(-s)); nodes numbered 0 to K-2.",
+    convert=text_value,
+    metavar="FILE",
+)
+HUFFMAN = Option(
+    "huffman",
+    ("--huffman",),
+    "Write the Huffman tree of 'class,count' lines (word2vec's) as a tree file, "
+    "instead of computing.",
+    convert=text_value,
+    metavar="COUNTS",
+)
+LOG = Option(
+    "log",
+    ("--log",),
+    "Write log-probabilities: sums of log sigmoid, finite for large |scores|.",
+)
+EXPLAIN_SPARSEMAX = Option(
+    "sparsemax",
+    ("--sparsemax",),
+    "Explain sparsemax instead: the threshold, the support, the exact zeros.",
+    panel="Beyond softmax",
+)
+EXPLAIN_ENTMAX = Option(
+    "entmax",
+    ("--entmax",),
+    "Explain α-entmax (α >= 1) instead: the threshold, the support, the exact zeros.",
+    convert=alpha_value,
+    metavar="A",
+    panel="Beyond softmax",
+)
+EXPLAIN_TREE = Option(
+    "tree",
+    ("--tree",),
+    "Explain hierarchical softmax over the tree in FILE: each path and its sigmoids.",
+    convert=text_value,
+    metavar="FILE",
+    panel="Beyond softmax",
+)
 
 _BY_TERMINAL = "default: table on a terminal, csv otherwise"
 ROW_FORMAT = format_option(SUPPORTED[Output.ROWS], _BY_TERMINAL)
@@ -595,6 +662,9 @@ COMMANDS: tuple[Command, ...] = (
             CLASSES,
             EXPLAIN_FORMAT,
             *_SHOWING,
+            EXPLAIN_SPARSEMAX,
+            EXPLAIN_ENTMAX,
+            EXPLAIN_TREE,
         ),
         runner="explain",
     ),
@@ -665,6 +735,82 @@ COMMANDS: tuple[Command, ...] = (
         ),
         (LABELS, LABEL_COLUMN, APPLY, BINS, *_READING, CALIBRATION_FORMAT, *_SHOWING),
         runner="calibrate",
+    ),
+)
+
+_SPARSE_OPTIONS = (
+    TEMPERATURE,
+    SPARSE_LOSS,
+    LABELS,
+    LABEL_COLUMN,
+    IGNORE_LABEL,
+    REDUCTION,
+    *_READING,
+    *_CARRYING,
+    ROW_FORMAT,
+    *_SHOWING,
+)
+_SPARSE_LOSS_NOTE = (
+    " With --loss and labels it writes the loss instead, in the shape cross-entropy "
+    "writes: ordinary cross-entropy is not defined where p(label) = 0."
+)
+COMMANDS += (
+    Command(
+        "sparsemax",
+        "Sparsemax: the Euclidean projection of the scores onto the simplex, with exact zeros.",
+        "Martins & Astudillo (2016), exact by sorting: p = max(z - τ, 0), where τ makes "
+        "the row sum to 1. -inf gets 0; +inf rows share equally, as in softmax."
+        + _SPARSE_LOSS_NOTE,
+        (
+            "softmax sparsemax 2 1 0.1",
+            "softmax sparsemax -i logits.csv -o csv",
+            "softmax sparsemax 2 1 0.1 --loss --labels 2",
+        ),
+        _SPARSE_OPTIONS,
+        runner="sparse",
+        operation=Operation.SPARSEMAX,
+    ),
+    Command(
+        "entmax",
+        "α-entmax: between softmax (α = 1) and sparsemax (α = 2), with exact zeros for α > 1.",
+        "Peters, Niculae & Martins (2019): p = [(α-1) z - τ]_+^(1/(α-1)). α = 1.5 is exact "
+        "by sorting; other α bisect τ to float64 precision." + _SPARSE_LOSS_NOTE,
+        (
+            "softmax entmax --alpha 1.5 2 1 0.1",
+            "softmax entmax --alpha 1.2 -i logits.csv -o csv",
+            "softmax entmax --alpha 1.5 2 1 0.1 --loss --labels 2",
+        ),
+        (ALPHA, *_SPARSE_OPTIONS),
+        runner="sparse",
+        operation=Operation.ENTMAX,
+    ),
+    Command(
+        "hsoftmax",
+        "Hierarchical softmax: class probabilities as products of sigmoids down a binary tree.",
+        "Each row holds one score per internal node of the --tree; each class's "
+        "probability is the product of sigmoid(±score) along its path (word2vec's points "
+        "and codes). With --labels, the cross-entropy costs O(depth) per row. --huffman "
+        "COUNTS writes a Huffman tree file from class counts.",
+        (
+            "softmax hsoftmax --tree animals.tree 0.5 -1 2",
+            "softmax hsoftmax --tree animals.tree 0.5 -1 2 --log",
+            "softmax hsoftmax --tree animals.tree 0.5 -1 2 -l cat",
+            "softmax hsoftmax --huffman counts.csv",
+        ),
+        (
+            TREE,
+            HUFFMAN,
+            LOG,
+            TEMPERATURE,
+            LABELS,
+            REDUCTION,
+            *_READING,
+            *_CARRYING,
+            ROW_FORMAT,
+            *_SHOWING,
+        ),
+        runner="hsoftmax",
+        operation=Operation.HSOFTMAX,
     ),
 )
 

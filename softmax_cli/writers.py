@@ -58,8 +58,9 @@ def header_line(names: Sequence[str], separator: str) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=separator, lineterminator="\n").writerow(names)
     line = buffer.getvalue()
-    # A line that starts with "[" reads as JSON, and a BOM at the start is dropped: quote them.
-    if names and names[0][:1] in ("[", "\ufeff") and not line.startswith('"'):
+    # A line that starts with "[" or "{" reads as JSON, and a BOM at the start is dropped:
+    # quote them.
+    if names and names[0][:1] in ("[", "{", "\ufeff") and not line.startswith('"'):
         line = f'"{line[: len(names[0])]}"{line[len(names[0]) :]}'
     return line.encode()
 
@@ -132,6 +133,7 @@ class RowSettings:
     temperature: float
     precision: int | None
     single_vector: bool = False
+    parameters: dict[str, Any] | None = None  # more to say in JSON's head (entmax: alpha)
 
     def __post_init__(self) -> None:
         # A name ("softmax") is taken too; an unknown one is a ValueError.
@@ -183,6 +185,7 @@ class JsonWriter:
             "operation": self.settings.operation.value,
             "temperature": self.settings.temperature,
             "classes": list(classes) if classes is not None else None,
+            **(self.settings.parameters or {}),
         }
         if kept_names is not None:
             head["kept_columns"] = list(kept_names)
@@ -366,7 +369,7 @@ class TableRowWriter(_TableNames):
             used += max(len(header), *(len(table_number(float(v), f)) for v in column)) + 3
         room = width - used - 3 - len(" ◀ max")
         bar_width = max(MIN_BAR, min(BAR_WIDTH, room))
-        what = "log-softmax" if self._is_log else "softmax"
+        what = self.settings.operation.title
         title = f"{what} of {count_text(len(names), 'score')}, T = {self._t()}"
         if kept is not None and self.kept_names is not None:
             title += "".join(f", {n} = {v}" for n, v in zip(self.kept_names, kept, strict=True))
@@ -530,8 +533,16 @@ class DelimitedLossWriter:
 class JsonLossWriter:
     """``{"operation": "cross_entropy", "reduction", "losses": [...], "loss", ...}``, streamed."""
 
-    def __init__(self, out: BinaryIO, reduction: str, precision: int | None, lines: bool):
+    def __init__(
+        self,
+        out: BinaryIO,
+        reduction: str,
+        precision: int | None,
+        lines: bool,
+        operation: str = "cross_entropy",
+    ):
         self.out = out
+        self.operation = operation
         self.reduction = reduction
         self.precision = precision
         self.lines = lines
@@ -540,7 +551,7 @@ class JsonLossWriter:
         self.kept: _KeptSpool | None = None
 
     def start(self, classes: Sequence[str] | None, kept_names: Sequence[str] | None = None) -> None:
-        head: dict[str, Any] = {"operation": "cross_entropy", "reduction": self.reduction}
+        head: dict[str, Any] = {"operation": self.operation, "reduction": self.reduction}
         self.kept_names = kept_names
         if not self.lines:
             if kept_names is not None:
@@ -584,7 +595,7 @@ class JsonLossWriter:
         }
         if self.lines:
             if self.reduction != "none":
-                head = {"operation": "cross_entropy", "reduction": self.reduction}
+                head = {"operation": self.operation, "reduction": self.reduction}
                 self.out.write(orjson.dumps({**head, **tail}) + b"\n")
         else:
             self.out.write(b"]")
@@ -617,9 +628,11 @@ class TableLossWriter(_TableNames):
         precision: int | None,
         no_color: bool = False,
         terminal: bool | None = None,
+        operation: str = "cross_entropy",
         **_: object,
     ):
         self.out = out
+        self.operation = operation
         self.reduction = reduction
         self.precision = table_precision(precision)
         self.no_color = no_color
@@ -664,7 +677,9 @@ class TableLossWriter(_TableNames):
 
         f = self.precision
         console, stream = make_console(self.out, self.no_color, self.terminal)
-        table = Table(title=f"cross-entropy of {count_text(summary.rows, 'row')}")
+        what = self.operation.replace("_", " ").replace("cross entropy", "cross-entropy")
+        table = Table(title=f"{what} of {count_text(summary.rows, 'row')}")
+        entropic = self.operation.endswith("cross_entropy")  # perplexity means something
         kept_names = self.kept_names or []
         blanks = [""] * len(kept_names)
         table.add_column("row", justify="right")
@@ -693,11 +708,13 @@ class TableLossWriter(_TableNames):
         table.add_row(
             "", *blanks, f"loss ({name})", "", "", table_number(summary.loss, f), style=TOTAL_STYLE
         )
-        table.add_row("", *blanks, "perplexity", "", "", table_number(summary.perplexity, f))
+        if entropic:
+            table.add_row("", *blanks, "perplexity", "", "", table_number(summary.perplexity, f))
         accuracy = table_number(summary.accuracy, f)
         table.add_row("", *blanks, "accuracy", "", f"{summary.correct}/{summary.counted}", accuracy)
         console.print(table)
-        console.print("perplexity = exp(mean loss); accuracy = arg-max equals the label")
+        perplexity = "perplexity = exp(mean loss); " if entropic else ""
+        console.print(f"{perplexity}accuracy = arg-max equals the label")
         stream.flush()
 
 
@@ -712,10 +729,10 @@ _LOSS_WRITERS: dict[Format, Callable[[BinaryIO, str, int | None, dict[str, Any]]
         out, reduction, precision, "\t"
     ),
     Format.JSON: lambda out, reduction, precision, options: JsonLossWriter(
-        out, reduction, precision, lines=False
+        out, reduction, precision, lines=False, **options
     ),
     Format.NDJSON: lambda out, reduction, precision, options: JsonLossWriter(
-        out, reduction, precision, lines=True
+        out, reduction, precision, lines=True, **options
     ),
 }
 
@@ -725,8 +742,15 @@ def make_loss_writer(
     out: BinaryIO,
     reduction: str,
     precision: int | None,
+    operation: str = "cross_entropy",
     **table_options: object,
 ) -> LossWriter:
-    """The writer for cross-entropy output in one format; ValueError naming an unknown format."""
+    """The writer for cross-entropy output in one format; ValueError naming an unknown format.
+
+    ``operation`` names the loss in JSON and tables (``sparsemax_loss``, ...).
+    """
     chosen = parse_format(format_name, Output.LOSSES)
-    return _LOSS_WRITERS[chosen](out, reduction, precision, table_options)
+    options: dict[str, Any] = {"operation": operation} if operation != "cross_entropy" else {}
+    if chosen is Format.TABLE:
+        options = {**table_options, **options}
+    return _LOSS_WRITERS[chosen](out, reduction, precision, options)

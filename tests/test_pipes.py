@@ -121,6 +121,10 @@ def _args_for(command: str) -> list[str]:
         return ["explain", *[str(i % 13) for i in range(3000)]]
     if command in ("cross-entropy", "evaluate", "calibrate"):
         return [command, "--label-column", "y"]
+    if command == "entmax":
+        return [command, "--alpha", "1.5"]
+    if command == "hsoftmax":
+        return [command, "--tree", os.path.join(os.path.dirname(__file__), "data", "five.tree")]
     return [command]
 
 

@@ -50,8 +50,9 @@ def test_row_settings_take_an_operation_or_its_name():
 
 
 def test_row_settings_refuse_an_unknown_operation():
-    with pytest.raises(ValueError, match="sparsemax"):
-        RowSettings("sparsemax", 1.0, None)
+    with pytest.raises(ValueError, match="softmin"):
+        RowSettings("softmin", 1.0, None)
+    assert RowSettings("sparsemax", 1.0, None).operation is Operation.SPARSEMAX
 
 
 def test_json_names_the_operation_as_the_interface_spells_it():
