@@ -61,7 +61,7 @@ def _bin_json(item: Bin, precision: int | None, weighted: bool = False) -> dict[
 
 
 def _cell(value: float, weighted: bool, precision: int | None) -> float | int | None:
-    return json_number(value, precision) if weighted else int(round(value))
+    return json_number(float(value), precision) if weighted else int(round(value))
 
 
 def class_report_json(
