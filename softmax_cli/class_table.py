@@ -29,7 +29,10 @@ def shade(share: float) -> str:
 
 
 def _count(value: float, weighted: bool, digits: int) -> str:
-    return table_number(value, digits) if weighted else f"{int(round(value)):,}"
+    """A count of rows, or a sum of weights without trailing zeros (``9.5``, not ``9.5000``)."""
+    if not weighted or value == round(value):
+        return f"{int(round(value)):,}"
+    return table_number(value, digits).rstrip("0").rstrip(".")
 
 
 def render_class_report(

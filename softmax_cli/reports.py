@@ -302,15 +302,17 @@ def render_evaluation_table(
 
     digits = table_precision(precision)
     console, stream = make_console(out, no_color)
-    weight = "" if report.weight is None else f" (weight {title_number(report.weight)})"
-    ignored = f", {report.ignored} ignored" if report.ignored else ""
     summary = Table(
-        title=f"evaluation: {report.rows} row{'' if report.rows == 1 else 's'}{weight}"
-        f"{ignored}, {report.classes} classes, "
+        title=f"evaluation: {report.rows} row{'' if report.rows == 1 else 's'}, "
+        f"{report.classes} classes, "
         f"T = {title_number(report.temperature)}"
     )
     summary.add_column("metric")
     summary.add_column("value", justify="right")
+    if report.weight is not None:
+        summary.add_row("sum of sample weights", f"{report.weight:g}")
+    if report.ignored:
+        summary.add_row("rows ignored (--ignore-label)", f"{report.ignored:,}")
     for name, value in _metric_rows(report):
         summary.add_row(name, table_number(value, digits))
     console.print(summary)
