@@ -526,3 +526,29 @@ def test_log_probabilities_as_scores_give_sklearn_log_loss_on_probabilities(tmp_
     data = evaluate_json("-i", path, "--label-column", "y")
     assert data["nll"] == pytest.approx(skm.log_loss(labels, probs), rel=1e-12)
     assert math.isfinite(data["rmsce"])
+
+
+def test_calibrate_reports_the_chosen_calibration_error_before_and_after(tmp_path):
+    rng = np.random.default_rng(13)
+    scores = rng.normal(0, 3, (200, 3))
+    labels = (scores + rng.normal(0, 3, (200, 3))).argmax(axis=1)
+    path = write_table(tmp_path / "s.csv", scores, labels)
+    options = ["--ece-norm", "l2", "--binning", "mass", "--classwise", "--bins", "5"]
+    result = run("calibrate", "-i", path, "--label-column", "y", *options, "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    expected = metrics.evaluate(
+        scores, labels, bins=5, norm="l2", binning="mass", classwise=True
+    ).calibration_error
+    assert data["before"]["calibration_error"] == pytest.approx(expected, rel=1e-12)
+    assert data["after"]["classwise"] is True and data["after"]["binning"] == "mass"
+    after = metrics.evaluate(
+        scores,
+        labels,
+        bins=5,
+        norm="l2",
+        binning="mass",
+        classwise=True,
+        temperature=data["temperature"],
+    ).calibration_error
+    assert data["after"]["calibration_error"] == pytest.approx(after, rel=1e-12)
