@@ -38,7 +38,17 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 SEED = 6
-WORKLOADS = ("startup", "probs", "logprobs", "xent", "formats", "wide", "memory", "evaluate")
+WORKLOADS = (
+    "startup",
+    "probs",
+    "logprobs",
+    "xent",
+    "formats",
+    "wide",
+    "vocab",
+    "memory",
+    "evaluate",
+)
 RSS_TARGET_MB = 150.0
 
 # --- the alternatives, as a user would write them ------------------------------
@@ -377,6 +387,8 @@ STARTUP_ARGS = {
     "explain": ["2", "1", "0.1", "--label", "0"],
     "evaluate": ["2,1,0.1;0.5,2,1", "--labels", "0,2"],
     "calibrate": ["2,1,0.1;0.5,2,1;1,0,3", "--labels", "0,2,0"],
+    "top": ["-k", "2", "2", "1", "0.1"],
+    "sample": ["-n", "3", "--seed", "1", "--top-p", "0.9", "2", "1", "0.1"],
 }
 COMPUTING_TARGET = 1.5  # x python -c 'import numpy'
 TABLE_HELP_TARGET = 2.0
@@ -538,6 +550,9 @@ def build(args: argparse.Namespace, log: Callable[[str], None]) -> list[Workload
             )
         )
 
+    if "vocab" in wanted:
+        workloads.append(vocab_workload(args, data_set, softmax, runs))
+
     if "memory" in wanted:
         methods = []
         for count in memory_rows:
@@ -557,6 +572,83 @@ def build(args: argparse.Namespace, log: Callable[[str], None]) -> list[Workload
             )
         )
     return workloads
+
+
+VOCAB_WIDTH = 128_000
+
+
+def top_check(source: Path, rows: int, k: int) -> Check:
+    """``top -k`` output: ``rows * k`` lines after the header; the first rows' classes and
+    probabilities as NumPy finds them."""
+    want = softmax_rows(read_rows(source, 3))
+
+    def check(output: Path) -> str | None:
+        with open(output, "rb") as handle:
+            handle.readline()
+            lines = [handle.readline().split(b",") for _ in range(3 * k)]
+        count = count_lines(output) - 1
+        if count != rows * k:
+            return f"{count} lines, expected {rows * k}"
+        for row, probs in enumerate(want):
+            got = lines[row * k : (row + 1) * k]
+            classes = [int(line[2]) for line in got]
+            if classes != list(np.argsort(-probs, kind="stable")[:k]):
+                return f"row {row + 1}: top classes differ from NumPy's"
+            if not np.allclose([float(line[3]) for line in got], probs[classes], rtol=1e-12):
+                return f"row {row + 1}: probabilities differ from NumPy's"
+        return None
+
+    return check
+
+
+def draws_check(rows: int, width: int) -> Check:
+    def check(output: Path) -> str | None:
+        draws = np.loadtxt(output, delimiter=",", dtype=np.int64, ndmin=1)
+        if draws.shape[0] != rows:
+            return f"{draws.shape[0]} rows, expected {rows}"
+        if draws.min() < 0 or draws.max() >= width:
+            return "a draw is out of range"
+        return None
+
+    return check
+
+
+def vocab_workload(
+    args: argparse.Namespace, data_set: Callable[..., Path], softmax: list[str], runs: int
+) -> Workload:
+    """A language model's logits dump: top -k 5 and sample against probs on the same file."""
+    rows = 20 if args.quick else args.vocab_rows
+    width = 32_000 if args.quick else VOCAB_WIDTH
+    path = data_set(f"logits-{rows}x{width}-6dp.csv", rows, width, decimals=6)
+    methods = [
+        Method(
+            "softmax probs",
+            [*softmax, "probs", "-o", "csv"],
+            path,
+            rows_check(path, rows, softmax_rows),
+        ),
+        Method(
+            "softmax top -k 5",
+            [*softmax, "top", "-k", "5", "-o", "csv"],
+            path,
+            top_check(path, rows, 5),
+        ),
+        Method(
+            "softmax sample -n 1 --seed 1 --top-p 0.9",
+            [*softmax, "sample", "-n", "1", "--seed", "1", "--top-p", "0.9", "-o", "csv"],
+            path,
+            draws_check(rows, width),
+        ),
+    ]
+    return Workload(
+        "vocab",
+        f"Vocabulary-sized rows: {rows:,} x {width:,} CSV, 6 decimals "
+        f"({path.stat().st_size / 1e6:.0f} MB)",
+        methods,
+        reference="softmax probs",
+        size=path.stat().st_size,
+        runs=1 if args.quick else min(runs, 3),
+    )
 
 
 # --- the report ----------------------------------------------------------------
@@ -650,6 +742,8 @@ def targets(workloads: list[Workload]) -> list[str]:
     ratio("NDJSON output / CSV", "variants", "softmax probs -o ndjson", "softmax probs", None, 1.05)
     ratio("JSON output / CSV", "variants", "softmax probs -o json", "softmax probs", None, 1.05)
     ratio("wide rows, pandas + SciPy / softmax", "wide", "pandas", "softmax", 1, None)
+    ratio("vocabulary rows, top -k 5 / probs", "vocab", "softmax top", "softmax probs", None, 1.2)
+    ratio("vocabulary rows, sample / probs", "vocab", "softmax sample", "softmax probs", None, 1.1)
     ratio(
         "evaluate --report / evaluate",
         "evaluate",
@@ -706,6 +800,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=WORKLOADS, help="run only these workloads")
     parser.add_argument("--data-dir", default=str(HERE / "data"), help="where data sets go")
     parser.add_argument("--softmax", help="the softmax command to time (default: installed)")
+    parser.add_argument(
+        "--vocab-rows",
+        type=int,
+        default=1_000,
+        help="rows of the 128,000-class vocab workload (default 1000: 1.5 GB of CSV)",
+    )
     args = parser.parse_args(argv)
 
     def log(message: str) -> None:

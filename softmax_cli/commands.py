@@ -63,13 +63,14 @@ def score_source(run: Invocation, label_column: str | None = None) -> Iterator[S
         raise UsageError(
             "give scores as arguments or with --input, not both", option=run.name_of("input_path")
         )
+    names = _class_names(run)
     if run.scores:
         for dest in ("label_column", "keep", "key", "sample_weight_column"):
             if run.given(dest):
                 raise UsageError(
                     "needs input from a file or stdin, not arguments", option=run.name_of(dest)
                 )
-        yield scores_from_arguments(run.scores)
+        yield _named(run, scores_from_arguments(run.scores), names)
         return
     with _input_stream(run, run.input_path, "input_path") as stream:
         source = open_scores(
@@ -79,11 +80,12 @@ def score_source(run: Invocation, label_column: str | None = None) -> Iterator[S
             label_column=label_column,
             keep=run.values.get("keep") or (),
             key=run.values.get("key"),
+            classes=names,
             weight_column=run.values.get("sample_weight_column"),
         )
         failed = True
         try:
-            yield source
+            yield _named(run, source, names)
             failed = False
         finally:
             # What the reader noticed (a header with no rows, a likely typo), also
@@ -91,6 +93,27 @@ def score_source(run: Invocation, label_column: str | None = None) -> Iterator[S
             for note in source.notes:
                 if not (failed and note == NO_ROWS_NOTE):
                     say(f"softmax: note: {note}")
+
+
+def _class_names(run: Invocation) -> list[str] | None:
+    """The names ``--classes FILE`` gives, or None."""
+    path = run.values.get("classes")
+    if path is None:
+        return None
+    from .readers.class_names import read_class_names
+
+    if path == "-":
+        raise UsageError("reads a file, not stdin", option=run.name_of("classes"))
+    with _input_stream(run, path, "classes") as stream:
+        return read_class_names(stream, f"{run.name_of('classes')} {path}")
+
+
+def _named(run: Invocation, source: ScoreSource, names: list[str] | None) -> ScoreSource:
+    if names is None:
+        return source
+    from .readers.class_names import named_source
+
+    return named_source(source, names, f"{run.name_of('classes')} {run.values['classes']}")
 
 
 def _target_order(
@@ -407,6 +430,10 @@ def explain(run: Invocation) -> None:
             raise DataError(
                 error.message, line=first.line_of(0), column=error.column, unit=first.unit
             ) from None
+    from .explain_filters import explain_filtered, filtering_asked
+
+    if filtering_asked(run.values):
+        return explain_filtered(run, output_format(run), values[0], source.classes)
     try:
         steps = derive(
             values[0],
@@ -424,10 +451,26 @@ def explain(run: Invocation) -> None:
     )
 
 
+def top(run: Invocation) -> None:
+    from .next_token import run_top
+
+    with score_source(run) as source:
+        run_top(run, source, output_format(run))
+
+
+def sample(run: Invocation) -> None:
+    from .next_token import run_sample
+
+    with score_source(run) as source:
+        run_sample(run, source, output_format(run))
+
+
 RUNNERS: dict[str, Callable[[Invocation], Any]] = {
     "rows": rows,
     "cross_entropy": cross_entropy,
     "explain": explain,
     "evaluate": evaluate,
     "calibrate": calibrate,
+    "top": top,
+    "sample": sample,
 }

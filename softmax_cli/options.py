@@ -123,6 +123,25 @@ def label_list(text: str) -> list[str]:
     return pieces
 
 
+def top_p_value(text: str) -> float:
+    """Nucleus mass P: above 0, at most 1 (1 keeps every class)."""
+    value = _number(text)
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"must be a number above 0 and at most 1, not {text!r}")
+    return value
+
+
+def seed_value(text: str) -> int:
+    """A seed: a whole number from 0 to 2**64 - 1."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValueError(f"must be a whole number from 0 to 2**64 - 1, not {text!r}") from None
+    if not 0 <= value < 1 << 64:
+        raise ValueError(f"must be a whole number from 0 to 2**64 - 1, not {text!r}")
+    return value
+
+
 def text_value(text: str) -> str:
     """Any non-empty text (file names, column names, class names)."""
     if text == "":
@@ -219,6 +238,14 @@ HEADER = Option(
     ("--header",),
     "Whether the first line names the classes (default: detected).",
     negation="--no-header",
+    panel="Input",
+)
+CLASSES = Option(
+    "classes",
+    ("--classes",),
+    "Class names, one per line (a vocabulary, a label list), instead of a header.",
+    convert=text_value,
+    metavar="FILE",
     panel="Input",
 )
 KEEP = Option(
@@ -393,6 +420,58 @@ CLASSWISE = Option(
     "calibration_error is class-wise: the mean over classes of each class's calibration error.",
     panel="Calibration error",
 )
+_MANY = 1 << 31
+TOP_COUNT = Option(
+    "k",
+    ("-k", "--top-k"),
+    "How many of each row's most probable classes to show, 1 or more (default 5).",
+    convert=whole_number(1, _MANY),
+    default=5,
+    metavar="K",
+)
+DRAWS = Option(
+    "draws",
+    ("-n", "--draws"),
+    "Draws per row, 1 or more (default 1).",
+    convert=whole_number(1, _MANY),
+    default=1,
+    metavar="N",
+)
+FILTER_TOP_K = Option(
+    "top_k",
+    ("--top-k",),
+    "Keep the K most probable classes (ties with the K-th too), K >= 1.",
+    convert=whole_number(1, _MANY),
+    metavar="K",
+    panel="Filters",
+)
+FILTER_TOP_P = Option(
+    "top_p",
+    ("--top-p",),
+    "Nucleus: keep the fewest most probable classes whose mass reaches P, 0 < P <= 1.",
+    convert=top_p_value,
+    metavar="P",
+    panel="Filters",
+)
+FILTER_MIN_P = Option(
+    "min_p",
+    ("--min-p",),
+    "Drop classes less probable than M x the top probability, 0 <= M <= 1.",
+    convert=smoothing,
+    metavar="M",
+    panel="Filters",
+)
+SEED = Option(
+    "seed",
+    ("--seed",),
+    "Seed of NumPy's PCG64 generator: the same seed gives the same draws everywhere.",
+    convert=seed_value,
+    metavar="S",
+)
+PRINT_SEED = Option(
+    "print_seed", ("--print-seed",), "Print the seed used on stderr (softmax: seed S)."
+)
+NAMES = Option("names", ("--names",), "Print class names instead of indices.", panel="Output")
 VERSION = Option("version", ("--version",), "Print the version and exit.", action="version")
 
 _BY_TERMINAL = "default: table on a terminal, csv otherwise"
@@ -402,7 +481,7 @@ EVALUATION_FORMAT = format_option(SUPPORTED[Output.EVALUATION], _BY_TERMINAL)
 CALIBRATION_FORMAT = format_option(SUPPORTED[Output.CALIBRATION], _BY_TERMINAL)
 EXPLAIN_FORMAT = format_option(SUPPORTED[Output.EXPLAIN], "default table, also when piped")
 
-_READING = (INPUT, DELIMITER, HEADER)
+_READING = (INPUT, DELIMITER, HEADER, CLASSES)
 _CARRYING = (KEEP, KEY)
 _SHOWING = (PRECISION, NO_COLOR)
 _ROW_OPTIONS = (TEMPERATURE, LABEL_COLUMN, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING)
@@ -513,8 +592,62 @@ COMMANDS: tuple[Command, ...] = (
             "softmax explain 3 1 0.2 --sweep",
             "softmax explain 2 1 0.1 --label 0 -o json",
         ),
-        (LABEL, TEMPERATURE, SWEEP, SWEEP_TEMPERATURES, INPUT, EXPLAIN_FORMAT, *_SHOWING),
+        (
+            LABEL,
+            TEMPERATURE,
+            SWEEP,
+            SWEEP_TEMPERATURES,
+            FILTER_TOP_K,
+            FILTER_TOP_P,
+            FILTER_MIN_P,
+            INPUT,
+            CLASSES,
+            EXPLAIN_FORMAT,
+            *_SHOWING,
+        ),
         runner="explain",
+    ),
+    Command(
+        "top",
+        "The K most probable classes of each row: rank, class, prob, logprob, cumulative.",
+        "Long output, one line per row and rank (row and rank count from 1), for awk, sort "
+        "and jq. The table adds each row's entropy and the mass outside the top K. "
+        "argpartition finds the top K, so a 256,000-wide row costs no full sort; equal "
+        "scores rank by class index.",
+        (
+            "softmax top -k 2 2 1 0.1 3",
+            "softmax top -k 3 -i next-token.csv --classes vocab.txt",
+        ),
+        (TOP_COUNT, TEMPERATURE, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING),
+        runner="top",
+    ),
+    Command(
+        "sample",
+        "Draw N classes per row after temperature, --top-k, --top-p and --min-p.",
+        "The filters apply in Hugging Face transformers' order: temperature, top-k, top-p, "
+        "min-p; classes with equal scores are kept or dropped together. Draws are by inverse "
+        "CDF on the filtered distribution with numpy.random.Generator(PCG64(seed)), so a "
+        "--seed gives the same draws on every platform.",
+        (
+            "softmax sample -n 5 --seed 1 2 1 0.1",
+            "softmax sample -n 3 -t 0.7 --top-p 0.9 -i next-token.csv",
+            "softmax sample --classes vocab.txt --names 3 1 2 0",
+        ),
+        (
+            DRAWS,
+            SEED,
+            PRINT_SEED,
+            TEMPERATURE,
+            FILTER_TOP_K,
+            FILTER_TOP_P,
+            FILTER_MIN_P,
+            NAMES,
+            *_READING,
+            *_CARRYING,
+            ROW_FORMAT,
+            *_SHOWING,
+        ),
+        runner="sample",
     ),
     Command(
         "evaluate",

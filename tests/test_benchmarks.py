@@ -108,3 +108,26 @@ def test_a_quick_run_prints_a_markdown_table_with_the_targets(tmp_path):
         assert f"- start-up, softmax {command.name} " in report, command.name
     assert "- start-up, TAB: softmax cro<TAB>:" in report
     assert "output wrong" not in report
+
+
+def test_top_check_accepts_the_right_top_classes_and_catches_wrong_ones(tmp_path):
+    source = tmp_path / "in.csv"
+    rows = [[1.0, 3.0, 2.0, -1.0], [0.5, -1.0, 4.0, 4.5], [0.0, 0.0, 1.0, 0.0]]
+    source.write_text("".join(",".join(map(repr, row)) + "\n" for row in rows))
+
+    def output(swap: bool) -> Path:
+        lines = ["row,rank,class,prob,logprob,cumulative"]
+        for number, row in enumerate(rows, start=1):
+            exps = [math.exp(x - max(row)) for x in row]
+            probs = [e / sum(exps) for e in exps]
+            order = sorted(range(4), key=lambda i: (-probs[i], i))[:2]
+            if swap and number == 2:
+                order.reverse()
+            lines += [f"{number},{r + 1},{c},{probs[c]!r},0,0" for r, c in enumerate(order)]
+        path = tmp_path / f"out-{swap}.csv"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    check = bench.top_check(source, 3, 2)
+    assert check(output(False)) is None
+    assert check(output(True)) == "row 2: top classes differ from NumPy's"

@@ -34,6 +34,8 @@ EXAMPLE_FILES = {
     "soft.csv": "0.7,0.2,0.1\n0.1,0.8,0.1\n",
     "preds.csv": "a,b,c,y\n2,1,0.1,0\n0.5,2,1,1\n1,0.2,3,0\n",
     "val.csv": "a,b,c,y\n2,1,0.1,0\n0.5,2,1,1\n1,0.2,3,0\n",
+    "next-token.csv": "3.1,0.2,0.1,-1.5\n-1.0,2.9,2.6,-0.7\n",
+    "vocab.txt": "the\ncat\ndog\nsat\n",
 }
 
 

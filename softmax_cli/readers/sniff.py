@@ -53,13 +53,15 @@ def open_scores(
     label_column: str | None = None,
     keep: Sequence[str] = (),
     key: str | None = None,
+    classes: Sequence[str] | None = None,
     chunk_bytes: int = CHUNK_BYTES,
     weight_column: str | None = None,
 ) -> ScoreSource:
     """Sniff and open a byte stream of scores; blocks are parsed as they are read.
 
     ``keep``: columns (names or 0-based indices) carried through beside the
-    results; ``key``: the key of each NDJSON object that holds its scores.
+    results; ``key``: the key of each NDJSON object that holds its scores;
+    ``classes``: names of the score columns (``--classes``) in place of a header's.
     """
     stream = text_stream(stream, chunk_bytes)
     head, whole, skipped = peek_first_line(stream, chunk_bytes)
@@ -101,6 +103,7 @@ def open_scores(
         header,
         label_column,
         keep,
+        classes,
         weight_column,
     )
 
@@ -216,6 +219,7 @@ def _delimited(
     header: bool | None,
     label_column: str | None,
     keep: Sequence[str],
+    class_names: Sequence[str] | None = None,
     weight_column: str | None = None,
 ) -> ScoreSource:
     """Detect delimiter and header; a line after the first is read only for a header."""
@@ -273,8 +277,12 @@ def _delimited(
             else f"--label-column {label_column}: no scores are left beside it"
         )
     classes = None
-    if names is not None:
-        classes = [names[column] for column in layout.score_columns]
+    if names is not None or class_names is not None:
+        classes = (
+            list(class_names)
+            if class_names is not None
+            else [names[column] for column in layout.score_columns]  # type: ignore[index]
+        )
         layout.label_lookup = {name: index for index, name in enumerate(classes)}
     chunks: Iterator[tuple[bytes, int]] = itertools.chain(seen, rest)
     if is_header:
