@@ -552,3 +552,12 @@ def test_calibrate_reports_the_chosen_calibration_error_before_and_after(tmp_pat
         temperature=data["temperature"],
     ).calibration_error
     assert data["after"]["calibration_error"] == pytest.approx(after, rel=1e-12)
+
+
+def test_the_report_names_classes_from_a_classes_file(tmp_path):
+    names = tmp_path / "names.txt"
+    names.write_text("ant\nbee\n")
+    data = evaluate_json("2,1;0,3;1,0", "-l", "ant,bee,bee", "--classes", str(names), "--report")
+    assert [row["class"] for row in data["per_class"]] == ["ant", "bee"]
+    # truth ant, bee, bee; predicted ant, bee, ant
+    assert data["confusion_matrix"] == [[1, 0], [1, 1]]
