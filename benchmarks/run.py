@@ -48,6 +48,7 @@ WORKLOADS = (
     "wide",
     "vocab",
     "memory",
+    "evaluate",
 )
 RSS_TARGET_MB = 150.0
 
@@ -217,6 +218,37 @@ def loss_check(source: Path) -> Check:
         except ValueError:
             return "no number in the output"
         return None if math.isclose(got, want, rel_tol=1e-9) else f"loss {got}, expected {want}"
+
+    return check
+
+
+def evaluation_check(source: Path, report: bool = False) -> Check:
+    """Output must be JSON with NumPy's NLL and accuracy; with ``report``, a confusion
+    matrix that holds every row and whose diagonal is the accuracy."""
+    total, correct, count = 0.0, 0, 0
+    with open(source, "rb") as handle:
+        handle.readline()
+        while lines := handle.readlines(1 << 24):
+            block = np.array([[float(v) for v in line.split(b",")] for line in lines])
+            labels, scores = block[:, -1].astype(int), block[:, :-1]
+            total -= float(log_softmax_rows(scores)[np.arange(len(labels)), labels].sum())
+            correct += int((scores.argmax(axis=1) == labels).sum())
+            count += len(labels)
+
+    def check(output: Path) -> str | None:
+        try:
+            document = json.loads(output.read_bytes())
+        except ValueError:
+            return "no JSON in the output"
+        if not math.isclose(document["nll"], total / count, rel_tol=1e-9):
+            return f"nll {document['nll']}, expected {total / count}"
+        if document["accuracy"] != correct / count:
+            return f"accuracy {document['accuracy']}, expected {correct / count}"
+        if report:
+            matrix = np.array(document.get("confusion_matrix") or [[0]])
+            if matrix.sum() != count or np.trace(matrix) != correct:
+                return "the confusion matrix does not hold the rows"
+        return None
 
     return check
 
@@ -497,6 +529,30 @@ def build(args: argparse.Namespace, log: Callable[[str], None]) -> list[Workload
                 )
             )
 
+    if "evaluate" in wanted:
+        labelled = data_set(f"logits-{rows}x10-labels.csv", rows, 10, labels=True)
+        base = [*softmax, "evaluate", "-i", str(labelled), "--label-column", "y", "-o", "json"]
+        plain_eval = Method(
+            "softmax evaluate --label-column y", base, None, evaluation_check(labelled)
+        )
+        with_report = Method(
+            "softmax evaluate --label-column y --report",
+            [*base, "--report"],
+            None,
+            evaluation_check(labelled, report=True),
+        )
+        workloads.append(
+            Workload(
+                "evaluate",
+                f"{rows:,} x 10 labelled CSV ({labelled.stat().st_size / 1e6:.0f} MB) "
+                "-> evaluation JSON",
+                [plain_eval, with_report],
+                reference=plain_eval.name,
+                size=labelled.stat().st_size,
+                runs=runs,
+            )
+        )
+
     if "wide" in wanted:
         wide = data_set(
             f"logits-{wide_rows}x{wide_width}-4dp.csv", wide_rows, wide_width, decimals=4
@@ -713,6 +769,14 @@ def targets(workloads: list[Workload]) -> list[str]:
     ratio("wide rows, pandas + SciPy / softmax", "wide", "pandas", "softmax", 1, None)
     ratio("vocabulary rows, top -k 5 / probs", "vocab", "softmax top", "softmax probs", None, 1.2)
     ratio("vocabulary rows, sample / probs", "vocab", "softmax sample", "softmax probs", None, 1.1)
+    ratio(
+        "evaluate --report / evaluate",
+        "evaluate",
+        "softmax evaluate --label-column y --report",
+        "softmax evaluate --label-column y",
+        None,
+        1.3,
+    )
     for workload in workloads:
         if workload.key == "memory":
             for method in workload.methods:

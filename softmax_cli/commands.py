@@ -21,6 +21,7 @@ from .streams import stdin_bytes, stdout_bytes
 if TYPE_CHECKING:
     from .pipeline import LabelSource, LossOptions
     from .readers import Block, ScoreSource
+    from .sample_weights import WeightSource
 
 
 def output_format(run: Invocation) -> Format:
@@ -64,7 +65,7 @@ def score_source(run: Invocation, label_column: str | None = None) -> Iterator[S
         )
     names = _class_names(run)
     if run.scores:
-        for dest in ("label_column", "keep", "key"):
+        for dest in ("label_column", "keep", "key", "sample_weight_column"):
             if run.given(dest):
                 raise UsageError(
                     "needs input from a file or stdin, not arguments", option=run.name_of(dest)
@@ -80,6 +81,7 @@ def score_source(run: Invocation, label_column: str | None = None) -> Iterator[S
             keep=run.values.get("keep") or (),
             key=run.values.get("key"),
             classes=names,
+            weight_column=run.values.get("sample_weight_column"),
         )
         failed = True
         try:
@@ -172,6 +174,7 @@ def write_losses(
     no_color: bool,
     labels: LabelSource | None = None,
     targets: ScoreSource | None = None,
+    weights: WeightSource | None = None,
 ) -> None:
     """Compute the cross-entropy of every row, write it, and warn when a mean is undefined."""
     from .pipeline import run_cross_entropy
@@ -179,11 +182,17 @@ def write_losses(
 
     out = stdout_bytes()
     writer = make_loss_writer(output, out, options.reduction, precision, no_color=no_color)
-    summary = run_cross_entropy(source, options, writer, labels=labels, targets=targets)
+    summary = run_cross_entropy(
+        source, options, writer, labels=labels, targets=targets, weights=weights
+    )
     out.flush()
     if summary.weight_sum == 0 and options.reduction != "sum":
+        from .sample_weights import ZERO_WEIGHT_WARNING
+
         if not summary.rows:
             reason = "there are no rows"
+        elif summary.counted and summary.zero_sample_weight:
+            reason = ZERO_WEIGHT_WARNING
         elif summary.counted:
             reason = "the class weights of every row's label are 0"
         else:
@@ -232,6 +241,43 @@ def _label_source(run: Invocation) -> LabelSource:
     return ColumnLabels()
 
 
+def _weight_source(run: Invocation, stack: contextlib.ExitStack) -> WeightSource | None:
+    """``--sample-weight-column`` or ``--sample-weights FILE``, at most one; None for neither."""
+    from .sample_weights import ColumnWeights, FileWeights
+
+    given = [dest for dest in ("sample_weight_column", "sample_weights") if run.given(dest)]
+    if not given:
+        return None
+    if len(given) > 1:
+        raise UsageError(
+            f"give sample weights one way, not also with {run.name_of(given[1])}",
+            option=run.name_of(given[0]),
+        )
+    if given[0] == "sample_weight_column":
+        return ColumnWeights()
+    path = run.sample_weights
+    if path == "-" and run.input_path in (None, "-") and not run.scores:
+        raise UsageError(
+            "scores and sample weights cannot both come from stdin",
+            option=run.name_of("sample_weights"),
+        )
+    stream = stack.enter_context(_input_stream(run, path, "sample_weights"))
+    return FileWeights(stream, f"{run.name_of('sample_weights')} {path}")
+
+
+def _evaluation_settings(run: Invocation, report: bool = False) -> Any:
+    from .evaluation import Settings
+
+    return Settings(
+        bins=run.bins,
+        norm=run.ece_norm,
+        binning=run.binning,
+        classwise=bool(run.classwise),
+        confusion=report,
+        sparse_ok=run.output_format in ("json", "ndjson"),
+    )
+
+
 def cross_entropy(run: Invocation) -> None:
     from .pipeline import LossOptions
 
@@ -272,6 +318,7 @@ def cross_entropy(run: Invocation) -> None:
             order = _target_order(source.classes, target_source.classes, name)
             target_source.blocks = _named_blocks(target_source.blocks, name, order)
         label_source = None if run.targets is not None else _label_source(run)
+        weight_source = _weight_source(run, stack)
         write_losses(
             source,
             options,
@@ -280,6 +327,7 @@ def cross_entropy(run: Invocation) -> None:
             no_color=run.no_color,
             labels=label_source,
             targets=target_source,
+            weights=weight_source,
         )
 
 
@@ -288,23 +336,50 @@ def evaluate(run: Invocation) -> None:
     from .reports import write_evaluation
 
     label_source = _label_source(run)
-    with score_source(run, run.label_column) as source:
+    chosen = output_format(run)
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(score_source(run, run.label_column))
+        weight_source = _weight_source(run, stack)
         report = run_evaluate(
-            source, label_source, bins=run.bins, top_k=run.top_k, temperature=run.temperature
+            source,
+            label_source,
+            top_k=run.top_k,
+            temperature=run.temperature,
+            settings=_evaluation_settings(run, bool(run.report)),
+            ignore_label=run.ignore_label,
+            weights=weight_source,
         )
+        _warn_zero_weight(report.weight)
         out = stdout_bytes()
-        write_evaluation(
-            output_format(run), out, report, source.classes, run.precision, run.no_color
-        )
+        write_evaluation(chosen, out, report, source.classes, run.precision, run.no_color)
+
+
+def _warn_zero_weight(weight: float | None) -> None:
+    from .sample_weights import ZERO_WEIGHT_WARNING
+
+    if weight is not None and not weight > 0:
+        say(f"softmax: warning: {ZERO_WEIGHT_WARNING}, so the means are NaN")
 
 
 def calibrate(run: Invocation) -> None:
     from .evaluation import collect, in_slices, run_calibrate
 
     label_source = _label_source(run)
-    with score_source(run, run.label_column) as source:
-        rows_, label_ints = collect(source, label_source)
-    result = run_calibrate(rows_, label_ints, bins=run.bins)
+    if run.apply and run.ignore_label is not None:
+        raise UsageError(
+            "goes with the report, not --apply: the rows it leaves out would be missing",
+            option=run.name_of("ignore_label"),
+        )
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(score_source(run, run.label_column))
+        weight_source = _weight_source(run, stack)
+        collected = collect(
+            source, label_source, ignore_label=run.ignore_label, weights=weight_source
+        )
+    rows_, label_ints = collected.scores, collected.labels
+    result = run_calibrate(
+        rows_, label_ints, weights=collected.weights, settings=_evaluation_settings(run)
+    )
     format_name = output_format(run)
     if run.apply:
         write_rows(

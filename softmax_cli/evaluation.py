@@ -1,36 +1,107 @@
 """Feeds blocks of scores and their labels to the metrics, keeping every error placed.
 
 The checks are the ones ``cross-entropy`` makes (NaN rows, all ``-inf`` rows,
-labels out of range or not whole), reported for the first bad line.
+labels out of range or not whole, sample weights that are missing, NaN,
+infinite or negative), reported for the first bad line.  Rows with the
+``--ignore-label`` label are left out of every metric.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import metrics
-from .errors import DataError
+from .class_report import DENSE_LIMIT
+from .errors import DataError, UsageError
 from .numerics import FloatArray, IntArray
-from .pipeline import LabelSource, checked_labels
+from .pipeline import LabelSource, _earliest, _ignored_value, checked_labels
 from .readers import Block, ScoreSource
+from .sample_weights import ZERO_WEIGHT_WARNING, WeightSource, bad_weight
+
+Labelled = tuple[FloatArray, IntArray, "FloatArray | None"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How calibration error is measured and what else the report holds."""
+
+    bins: int = metrics.DEFAULT_BINS
+    norm: str = "l1"
+    binning: str = "width"
+    classwise: bool = False
+    confusion: bool = False
+    #: Over ``class_report.DENSE_LIMIT`` classes the confusion matrix is only kept sparsely,
+    #: for JSON; otherwise such a report is refused.
+    sparse_ok: bool = False
+
+    def accumulator(self, top_k: Sequence[int] = (1,), temperature: float = 1.0):
+        return metrics.Accumulator(
+            bins=self.bins,
+            top_k=top_k,
+            temperature=temperature,
+            norm=self.norm,
+            binning=self.binning,
+            classwise=self.classwise,
+            confusion=self.confusion,
+        )
+
+
+class Counter:
+    """Rows left out by ``--ignore-label``."""
+
+    ignored = 0
 
 
 def labelled_blocks(
-    source: ScoreSource, labels: LabelSource
-) -> Iterator[tuple[FloatArray, IntArray]]:
-    """Yield ``(scores, integer labels)`` per block, checked; raise at the first bad line."""
+    source: ScoreSource,
+    labels: LabelSource,
+    *,
+    ignore_label: str | None = None,
+    weights: WeightSource | None = None,
+    counter: Counter | None = None,
+) -> Iterator[Labelled]:
+    """Yield ``(scores, integer labels, sample weights or None)`` per block, checked, without
+    the rows whose label is ``ignore_label``; raise at the first bad line."""
+    ignore = _ignored_value(ignore_label, source.classes)
     rows = 0
     for block in source.blocks:
         scores = block.values
-        label_ints, _, _, error = checked_labels(block, source.classes, labels)
+        label_ints, ignored, stop, error = checked_labels(block, source.classes, labels, ignore)
+        row_weights = None
+        if weights is not None:
+            row_weights, missing = weights.weights_for(block)
+            stop, error = _earliest((stop, error), missing, bad_weight(row_weights, block))
         if error is not None:
             raise error
         rows += scores.shape[0]
-        yield scores, label_ints
+        if ignored.any():
+            keep = ~ignored
+            if counter is not None:
+                counter.ignored += int(ignored.sum())
+            scores, label_ints = scores[keep], label_ints[keep]
+            row_weights = None if row_weights is None else row_weights[keep]
+        yield scores, label_ints, row_weights
     labels.finish(rows)
+    if weights is not None:
+        weights.finish(rows)
+
+
+def _no_rows(counter: Counter, what: str) -> DataError:
+    if counter.ignored:
+        return DataError(f"no rows to {what}: every row has the ignored label")
+    return DataError(f"no rows to {what}")
+
+
+def _check_classes(classes: int, settings: Settings) -> None:
+    if settings.confusion and classes > DENSE_LIMIT and not settings.sparse_ok:
+        raise UsageError(
+            f"a confusion matrix of {classes:,} classes is too large to show "
+            f"(at most {DENSE_LIMIT:,}); -o json writes it sparsely",
+            option="--report",
+        )
 
 
 def run_evaluate(
@@ -40,14 +111,23 @@ def run_evaluate(
     bins: int = metrics.DEFAULT_BINS,
     top_k: Sequence[int] = (1,),
     temperature: float = 1.0,
+    settings: Settings | None = None,
+    ignore_label: str | None = None,
+    weights: WeightSource | None = None,
 ) -> metrics.Report:
     """Every metric in one streaming pass over the blocks."""
-    accumulator = metrics.Accumulator(bins=bins, top_k=top_k, temperature=temperature)
-    for scores, label_ints in labelled_blocks(source, labels):
-        accumulator.add(scores, label_ints)
+    settings = settings or Settings(bins=bins)
+    accumulator = settings.accumulator(top_k, temperature)
+    counter = Counter()
+    for scores, label_ints, row_weights in labelled_blocks(
+        source, labels, ignore_label=ignore_label, weights=weights, counter=counter
+    ):
+        if not accumulator.classes:
+            _check_classes(scores.shape[1], settings)
+        accumulator.add(scores, label_ints, row_weights)
     if accumulator.rows == 0:
-        raise DataError("no rows to evaluate")
-    return accumulator.report()
+        raise _no_rows(counter, "evaluate")
+    return replace(accumulator.report(), ignored=counter.ignored)
 
 
 @dataclass(frozen=True)
@@ -59,16 +139,43 @@ class Calibration:
     after: metrics.Report
 
 
-def collect(source: ScoreSource, labels: LabelSource) -> tuple[FloatArray, IntArray]:
+@dataclass(frozen=True)
+class Collected:
+    """Every checked row of a calibration, in memory."""
+
+    scores: FloatArray
+    labels: IntArray
+    weights: FloatArray | None
+    ignored: int
+
+
+def collect(
+    source: ScoreSource,
+    labels: LabelSource,
+    *,
+    ignore_label: str | None = None,
+    weights: WeightSource | None = None,
+) -> Collected:
     """Every checked row in memory: float64 scores (8 bytes x rows x classes) and labels."""
     score_parts: list[FloatArray] = []
     label_parts: list[IntArray] = []
-    for scores, label_ints in labelled_blocks(source, labels):
+    weight_parts: list[FloatArray] = []
+    counter = Counter()
+    for scores, label_ints, row_weights in labelled_blocks(
+        source, labels, ignore_label=ignore_label, weights=weights, counter=counter
+    ):
         score_parts.append(scores)
         label_parts.append(label_ints)
-    if not score_parts:
-        raise DataError("no rows to calibrate")
-    return np.concatenate(score_parts), np.concatenate(label_parts)
+        if row_weights is not None:
+            weight_parts.append(row_weights)
+    if not score_parts or not sum(part.shape[0] for part in score_parts):
+        raise _no_rows(counter, "calibrate")
+    return Collected(
+        np.concatenate(score_parts),
+        np.concatenate(label_parts),
+        np.concatenate(weight_parts) if weights is not None else None,
+        counter.ignored,
+    )
 
 
 def in_slices(rows: FloatArray, source: ScoreSource) -> ScoreSource:
@@ -82,22 +189,37 @@ def in_slices(rows: FloatArray, source: ScoreSource) -> ScoreSource:
 
 
 def run_calibrate(
-    scores: FloatArray, labels: IntArray, *, bins: int = metrics.DEFAULT_BINS
+    scores: FloatArray,
+    labels: IntArray,
+    *,
+    bins: int = metrics.DEFAULT_BINS,
+    weights: FloatArray | None = None,
+    settings: Settings | None = None,
 ) -> Calibration:
     """Fit the temperature and measure the scores before and after it."""
+    settings = settings or Settings(bins=bins)
+    if weights is not None and not (weights > 0).any():
+        raise DataError(f"cannot fit a temperature: {ZERO_WEIGHT_WARNING}")
     try:
-        fit = metrics.fit_temperature(scores, labels)
+        fit = metrics.fit_temperature(scores, labels, weights=weights)
     except metrics.FitError as error:
         raise DataError(f"cannot fit a temperature: {error}") from None
-    before = _report(scores, labels, bins, 1.0)
-    after = _report(scores, labels, bins, fit.temperature)
+    before = _report(scores, labels, weights, settings, 1.0)
+    after = _report(scores, labels, weights, settings, fit.temperature)
     return Calibration(fit=fit, before=before, after=after)
 
 
-def _report(scores: FloatArray, labels: IntArray, bins: int, temperature: float) -> metrics.Report:
+def _report(
+    scores: FloatArray,
+    labels: IntArray,
+    weights: FloatArray | None,
+    settings: Settings,
+    temperature: float,
+) -> metrics.Report:
     """Metrics of in-memory rows, a slice at a time so temporaries stay small."""
-    accumulator = metrics.Accumulator(bins=bins, temperature=temperature)
+    accumulator = settings.accumulator(temperature=temperature)
     step = metrics.FIT_CHUNK_ROWS
     for start in range(0, scores.shape[0], step):
-        accumulator.add(scores[start : start + step], labels[start : start + step])
+        part = slice(start, start + step)
+        accumulator.add(scores[part], labels[part], None if weights is None else weights[part])
     return accumulator.report()

@@ -380,6 +380,59 @@ SWEEP_TEMPERATURES = Option(
     convert=positive_list,
     metavar="T1,T2,...",
 )
+SAMPLE_WEIGHT_COLUMN = Option(
+    "sample_weight_column",
+    ("--sample-weight-column",),
+    "The column holding each row's weight (a name, or a 0-based index), as scikit-learn's "
+    "sample_weight; never read as scores.",
+    convert=text_value,
+    metavar="COL",
+    panel="Weights",
+)
+SAMPLE_WEIGHTS = Option(
+    "sample_weights",
+    ("--sample-weights",),
+    "Row weights from FILE: one number a line, in the order of the score rows.",
+    convert=text_value,
+    metavar="FILE",
+    panel="Weights",
+)
+REPORT = Option(
+    "report",
+    ("--report",),
+    "Add the confusion matrix and per-class precision, recall, F1 and support, "
+    "with macro and weighted averages (csv/tsv: a line per class instead).",
+)
+NORMS = ("l1", "l2", "max")
+ECE_NORM = Option(
+    "ece_norm",
+    ("--ece-norm",),
+    "Calibration error reported as calibration_error: l1 (ECE), l2 (RMSCE) or max (MCE) "
+    "(default l1).",
+    convert=one_of(NORMS),
+    default="l1",
+    metavar="NORM",
+    panel="Calibration error",
+    choices=NORMS,
+)
+BINNINGS = ("width", "mass")
+BINNING = Option(
+    "binning",
+    ("--binning",),
+    "Confidence bins (lo, hi]: width (equal-width) or mass (equal-mass, holds one "
+    "confidence per row in memory) (default width).",
+    convert=one_of(BINNINGS),
+    default="width",
+    metavar="HOW",
+    panel="Calibration error",
+    choices=BINNINGS,
+)
+CLASSWISE = Option(
+    "classwise",
+    ("--classwise",),
+    "calibration_error is class-wise: the mean over classes of each class's calibration error.",
+    panel="Calibration error",
+)
 _MANY = 1 << 31
 TOP_COUNT = Option(
     "k",
@@ -626,6 +679,8 @@ COMMANDS: tuple[Command, ...] = (
             REDUCTION,
             WEIGHTS,
             SMOOTHING,
+            SAMPLE_WEIGHT_COLUMN,
+            SAMPLE_WEIGHTS,
             TEMPERATURE,
             *_READING,
             *_CARRYING,
@@ -717,10 +772,27 @@ COMMANDS: tuple[Command, ...] = (
         "Guo et al. (2017); the table adds a reliability diagram, json and csv the numbers.",
         (
             "softmax evaluate -i preds.csv --label-column y",
-            "softmax evaluate -i preds.csv --label-column y -o json",
             'softmax evaluate "2,1,0.1;0.5,2,1" -l 0,2 --top-k 1,2',
+            "softmax evaluate -i preds.csv --label-column y --report",
+            'softmax evaluate "2,1;0,3;1,1" -l 0,1,1 --ece-norm l2',
         ),
-        (LABELS, LABEL_COLUMN, TOP_K, BINS, TEMPERATURE, *_READING, EVALUATION_FORMAT, *_SHOWING),
+        (
+            LABELS,
+            LABEL_COLUMN,
+            IGNORE_LABEL,
+            TOP_K,
+            BINS,
+            TEMPERATURE,
+            REPORT,
+            ECE_NORM,
+            BINNING,
+            CLASSWISE,
+            SAMPLE_WEIGHT_COLUMN,
+            SAMPLE_WEIGHTS,
+            *_READING,
+            EVALUATION_FORMAT,
+            *_SHOWING,
+        ),
         runner="evaluate",
     ),
     Command(
@@ -733,7 +805,21 @@ COMMANDS: tuple[Command, ...] = (
             "softmax calibrate -i val.csv --label-column y",
             "softmax calibrate -i val.csv --label-column y --apply",
         ),
-        (LABELS, LABEL_COLUMN, APPLY, BINS, *_READING, CALIBRATION_FORMAT, *_SHOWING),
+        (
+            LABELS,
+            LABEL_COLUMN,
+            IGNORE_LABEL,
+            APPLY,
+            BINS,
+            ECE_NORM,
+            BINNING,
+            CLASSWISE,
+            SAMPLE_WEIGHT_COLUMN,
+            SAMPLE_WEIGHTS,
+            *_READING,
+            CALIBRATION_FORMAT,
+            *_SHOWING,
+        ),
         runner="calibrate",
     ),
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +18,9 @@ from .labels import class_lookup, explained, label_value
 from .numerics import FloatArray
 from .readers import Block, ScoreSource
 from .results import Carried, LossDetails, LossSummary, LossWriter, RowWriter
+
+if TYPE_CHECKING:
+    from .sample_weights import WeightSource
 
 RowFunction = Callable[[FloatArray, float], FloatArray]  # numerics.operation_function gives one
 
@@ -298,6 +302,19 @@ def _check_targets(targets: FloatArray, classes: int, line_at: Callable[[int], i
     return int(np.argmax(bad)) if bad.any() else None
 
 
+def _sample_weights(
+    source: WeightSource | None, block: Block, problem: Problem
+) -> tuple[FloatArray | None, int | None, DataError | None]:
+    """The block's sample weights, and the earliest problem: ``problem`` or a bad weight."""
+    if source is None:
+        return None, *problem
+    from .sample_weights import bad_weight
+
+    row_weights, missing = source.weights_for(block)
+    stop, error = _earliest(problem, missing, bad_weight(row_weights, block))
+    return row_weights, stop, error
+
+
 def run_cross_entropy(
     source: ScoreSource,
     options: LossOptions,
@@ -305,12 +322,18 @@ def run_cross_entropy(
     *,
     labels: LabelSource | None = None,
     targets: ScoreSource | None = None,
+    weights: WeightSource | None = None,
 ) -> LossSummary:
-    """Stream losses for every row and keep running totals for the reductions."""
+    """Stream losses for every row and keep running totals for the reductions.
+
+    Sample weights multiply each row's loss and its weight in the mean, as a
+    per-row factor on top of PyTorch's class weight: the mean is
+    ``sum s_i w_(y_i) l_i / sum s_i w_(y_i)``.
+    """
     try:
         # Losses too large for float64 are inf (null in JSON), not a warning on stderr.
         with np.errstate(over="ignore"):
-            return _cross_entropy_pass(source, options, writer, labels, targets)
+            return _cross_entropy_pass(source, options, writer, labels, targets, weights)
     except BaseException as error:
         raise _closed(writer, error, source.current) from None
 
@@ -321,8 +344,10 @@ def _cross_entropy_pass(
     writer: LossWriter,
     labels: LabelSource | None,
     targets: ScoreSource | None,
+    sample_weights: WeightSource | None = None,
 ) -> LossSummary:
     summary = LossSummary(reduction=options.reduction)
+    sample_weight_sum = 0.0
     ignore = _ignored_value(options.ignore_label, source.classes)
     feeder = RowFeeder(targets) if targets is not None else None
     weights = None if options.class_weights is None else np.asarray(options.class_weights, float)
@@ -362,6 +387,7 @@ def _cross_entropy_pass(
                         ),
                     )
             stop, error = _earliest(_bad_scores(block), short, not_probabilities)
+            row_weights, stop, error = _sample_weights(sample_weights, block, (stop, error))
             count = scores.shape[0] if stop is None else stop
             log_probs = numerics.log_softmax(scores[:count], options.temperature)
             terms = numerics.cross_entropy_targets(
@@ -378,6 +404,7 @@ def _cross_entropy_pass(
             label_ints, ignored, stop, error = checked_labels(
                 block, source.classes, labels, ignore, partial=True
             )
+            row_weights, stop, error = _sample_weights(sample_weights, block, (stop, error))
             count = scores.shape[0] if stop is None else stop
             log_probs = numerics.log_softmax(scores[:count], options.temperature)
             terms = numerics.cross_entropy_labels(
@@ -390,6 +417,10 @@ def _cross_entropy_pass(
             truth = label_ints[:count]
             counted = ~ignored[:count]
             shown_labels = np.where(counted, truth, -1)
+        if row_weights is not None:
+            used = row_weights[:count]
+            terms = type(terms)(losses=terms.losses * used, weights=terms.weights * used)
+            sample_weight_sum += float(used[counted].sum())
         predicted = scores[:count].argmax(axis=1)
         picked = np.exp(log_probs[np.arange(count), truth]) if count else np.empty(0)
         summary.loss_sum += float(terms.losses.sum())
@@ -412,6 +443,9 @@ def _cross_entropy_pass(
             raise error
     if labels is not None:
         labels.finish(summary.rows)
+    if sample_weights is not None:
+        sample_weights.finish(summary.rows)
+        summary.zero_sample_weight = summary.counted > 0 and sample_weight_sum == 0
     if feeder is not None and feeder.leftover():
         raise DataError(f"the targets have more rows than the {summary.rows} score rows")
     writer.finish(summary)

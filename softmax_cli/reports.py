@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from .class_report import class_names
 from .evaluation import Calibration
 from .formats import Format, Output, parse_format
 from .metrics import Bin, Report
@@ -37,19 +38,80 @@ def _metrics(report: Report, precision: int | None, top_k: bool = True) -> dict[
     numbers.update(
         brier=report.brier, ece=report.ece, mce=report.mce, mean_entropy=report.mean_entropy
     )
-    return {
+    numbers.update(rmsce=report.rmsce, calibration_error=report.calibration_error)
+    shown = {
         key: value if isinstance(value, dict) else json_number(value, precision)
         for key, value in numbers.items()
     }
+    shown.update(ece_norm=report.norm, binning=report.binning, classwise=report.classwise)
+    return shown
 
 
-def _bin_json(item: Bin, precision: int | None) -> dict[str, Any]:
-    return {
+def _bin_json(item: Bin, precision: int | None, weighted: bool = False) -> dict[str, Any]:
+    shown = {
         "lower": item.lower,
         "upper": item.upper,
         "count": item.count,
         "confidence": json_number(item.confidence, precision),
         "accuracy": json_number(item.accuracy, precision),
+    }
+    if weighted:
+        shown["weight"] = json_number(item.weight, precision)
+    return shown
+
+
+def _cell(value: float, weighted: bool, precision: int | None) -> float | int | None:
+    return json_number(float(value), precision) if weighted else int(round(value))
+
+
+def class_report_json(
+    report: Report, classes: Sequence[str] | None, precision: int | None
+) -> dict[str, Any]:
+    """``--report``: the confusion matrix (dense up to 1,000 classes, else sparse cells
+    ``[true, predicted, count]``), per-class scores and their averages."""
+    confusion = report.confusion
+    assert confusion is not None
+    weighted = report.weight is not None
+    names = class_names(classes, report.classes)
+    scores = confusion.scores()
+    if confusion.dense:
+        matrix: Any = [
+            [_cell(value, weighted, precision) for value in row] for row in confusion.matrix()
+        ]
+    else:
+        true, predicted, values = confusion.sparse()
+        matrix = {
+            "sparse": True,
+            "shape": [report.classes, report.classes],
+            "cells": [
+                [int(t), int(p), _cell(v, weighted, precision)]
+                for t, p, v in zip(true.tolist(), predicted.tolist(), values.tolist(), strict=True)
+            ],
+        }
+    per_class = [
+        {
+            "class": names[index],
+            "precision": json_number(float(scores.precision[index]), precision),
+            "recall": json_number(float(scores.recall[index]), precision),
+            "f1": json_number(float(scores.f1[index]), precision),
+            "support": _cell(float(scores.support[index]), weighted, precision),
+        }
+        for index in range(report.classes)
+    ]
+
+    def average(numbers: dict[str, float]) -> dict[str, Any]:
+        return {
+            key: _cell(value, weighted, precision)
+            if key == "support"
+            else json_number(value, precision)
+            for key, value in numbers.items()
+        }
+
+    return {
+        "confusion_matrix": matrix,
+        "per_class": per_class,
+        "macro_avg": average(scores.macro()),
+        "weighted_avg": average(scores.weighted()),
     }
 
 
@@ -57,14 +119,20 @@ def evaluation_json(
     report: Report, classes: Sequence[str] | None, precision: int | None
 ) -> dict[str, Any]:
     """The evaluation as one JSON object (non-finite numbers become ``null``)."""
-    return {
+    weighted = report.weight is not None
+    shown = {
         "operation": "evaluate",
         "rows": report.rows,
         "classes": list(classes) if classes is not None else None,
         "class_count": report.classes,
         **_metrics(report, precision),
-        "bins": [_bin_json(item, precision) for item in report.bins],
+        "bins": [_bin_json(item, precision, weighted) for item in report.bins],
+        "ignored_rows": report.ignored,
+        "weight": json_number(report.weight, precision) if weighted else None,
     }
+    if report.confusion is not None:
+        shown.update(class_report_json(report, classes, precision))
+    return shown
 
 
 def calibration_json(
@@ -99,16 +167,44 @@ def evaluation_delimited(report: Report, separator: str, precision: int | None) 
     for k, value in report.top_k.items():
         names.append(f"top_{k}_accuracy")
         values.append(value)
-    names += ["brier", "ece", "mce", "mean_entropy"]
+    names += ["brier", "ece", "mce", "mean_entropy", "rmsce", "calibration_error"]
     values += [report.brier, report.ece, report.mce, report.mean_entropy]
+    values += [report.rmsce, report.calibration_error]
     return _delimited(names, values, separator, precision)
+
+
+def class_report_delimited(
+    report: Report, classes: Sequence[str] | None, separator: str, precision: int | None
+) -> bytes:
+    """``--report`` as csv/tsv: a line per class, then ``macro avg`` and ``weighted avg``."""
+    import csv
+    import io
+
+    assert report.confusion is not None
+    scores = report.confusion.scores()
+    weighted = report.weight is not None
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=separator, lineterminator="\n")
+    writer.writerow(["class", "precision", "recall", "f1", "support"])
+
+    def cells(numbers: Sequence[float]) -> list[str]:
+        *ratios, support = numbers
+        count = support if weighted else int(round(support))
+        return [float_text(float(v), precision) for v in ratios] + [float_text(count, precision)]
+
+    for index, name in enumerate(class_names(classes, report.classes)):
+        numbers = [scores.precision[index], scores.recall[index], scores.f1[index]]
+        writer.writerow([name, *cells([*numbers, scores.support[index]])])
+    for label, average in (("macro avg", scores.macro()), ("weighted avg", scores.weighted())):
+        writer.writerow([label, *cells(list(average.values()))])
+    return buffer.getvalue().encode()
 
 
 def calibration_delimited(result: Calibration, separator: str, precision: int | None) -> bytes:
     """A header line and one line: the temperature, then each metric before and after."""
     names: list[str] = ["temperature", "rows"]
     values: list[float | int] = [result.fit.temperature, result.before.rows]
-    for metric in ("nll", "ece", "accuracy", "brier", "mce", "mean_entropy"):
+    for metric in ("nll", "ece", "accuracy", "brier", "mce", "mean_entropy", "rmsce"):
         names += [f"{metric}_before", f"{metric}_after"]
         values += [getattr(result.before, metric), getattr(result.after, metric)]
     return _delimited(names, values, separator, precision)
@@ -126,10 +222,16 @@ def write_evaluation(
     chosen = parse_format(format_name, Output.EVALUATION)
     if chosen.is_json:
         out.write(orjson.dumps(evaluation_json(report, classes, precision)) + b"\n")
+    elif chosen.separator is not None and report.confusion is not None:
+        out.write(class_report_delimited(report, classes, chosen.separator, precision))
     elif chosen.separator is not None:
         out.write(evaluation_delimited(report, chosen.separator, precision))
     elif chosen is Format.TABLE:
         render_evaluation_table(out, report, precision, no_color)
+        if report.confusion is not None:
+            from .class_table import render_class_report
+
+            render_class_report(out, report, classes, precision, no_color)
     out.flush()
 
 
@@ -177,12 +279,17 @@ def _metric_rows(report: Report) -> list[tuple[str, float]]:
         ("accuracy", report.accuracy),
     ]
     rows += [(f"top-{k} accuracy", v) for k, v in report.top_k.items() if k != 1]
+    binning = "equal-mass " if report.binning == "mass" else ""
     rows += [
         ("Brier score", report.brier),
-        (f"ECE ({len(report.bins)} bins)", report.ece),
+        (f"ECE ({len(report.bins)} {binning}bins)", report.ece),
         ("MCE", report.mce),
+        ("RMSCE", report.rmsce),
         ("mean entropy (nats)", report.mean_entropy),
     ]
+    if report.classwise:
+        name = {"l1": "ECE", "l2": "RMSCE", "max": "MCE"}[report.norm]
+        rows.append((f"class-wise {name}", report.calibration_error))
     return rows
 
 
@@ -202,6 +309,10 @@ def render_evaluation_table(
     )
     summary.add_column("metric")
     summary.add_column("value", justify="right")
+    if report.weight is not None:
+        summary.add_row("sum of sample weights", f"{report.weight:g}")
+    if report.ignored:
+        summary.add_row("rows ignored (--ignore-label)", f"{report.ignored:,}")
     for name, value in _metric_rows(report):
         summary.add_row(name, table_number(value, digits))
     console.print(summary)

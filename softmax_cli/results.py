@@ -27,6 +27,8 @@ class LossSummary:
     weight_sum: float = 0.0
     correct: int = 0
     counted: int = 0
+    #: Sample weights were given and every counted row's was 0.
+    zero_sample_weight: bool = False
 
     @property
     def mean(self) -> float:

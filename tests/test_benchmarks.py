@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import subprocess
 import sys
@@ -69,6 +70,23 @@ def test_loss_check_compares_the_mean_cross_entropy(tmp_path):
     output.write_text(f"{want!r}\n")
     assert check(output) is None
     output.write_text(f"{want * 1.001!r}\n")
+    assert check(output) is not None
+
+
+def test_evaluation_check_compares_nll_accuracy_and_the_confusion_matrix(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("a,b,y\n1,2,1\n3,0,1\n")
+    nll = (math.log(math.exp(1) + math.exp(2)) - 2 + math.log(math.exp(3) + 1) - 0) / 2
+    check = bench.evaluation_check(source, report=True)
+    output = tmp_path / "out.json"
+    right = {"nll": nll, "accuracy": 0.5, "confusion_matrix": [[0, 0], [1, 1]]}
+    output.write_text(json.dumps(right))
+    assert check(output) is None
+    output.write_text(json.dumps({**right, "accuracy": 1.0}))
+    assert check(output) == "accuracy 1.0, expected 0.5"
+    output.write_text(json.dumps({**right, "confusion_matrix": [[1, 0], [0, 1]]}))
+    assert check(output) == "the confusion matrix does not hold the rows"
+    output.write_text(json.dumps({**right, "nll": nll * 1.001}))
     assert check(output) is not None
 
 

@@ -94,6 +94,8 @@ def test_evaluate_csv_is_a_header_line_and_one_line_of_numbers():
         "ece",
         "mce",
         "mean_entropy",
+        "rmsce",
+        "calibration_error",
     ]
     assert rows[0]["rows"] == "2"
     assert float(rows[0]["top_2_accuracy"]) == 1.0

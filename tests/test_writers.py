@@ -93,8 +93,8 @@ def test_an_evaluation_in_an_unknown_format_is_an_error_before_anything_is_writt
 
 
 def test_a_calibration_in_an_unknown_format_is_an_error():
-    rows, labels = collect(scores_from_arguments(["2,1;0,3;1,2;3,0"]), ListedLabels(["0,1,0,1"]))
-    result = run_calibrate(rows, labels)
+    collected = collect(scores_from_arguments(["2,1;0,3;1,2;3,0"]), ListedLabels(["0,1,0,1"]))
+    result = run_calibrate(collected.scores, collected.labels)
     with pytest.raises(ValueError, match="'yaml'"):
         write_calibration("yaml", io.BytesIO(), result, None, None)
 

@@ -31,6 +31,8 @@ class Block:
     objects: list[dict] | None = None
     #: What a place in the input is called in messages: a line, or for arguments a row.
     unit: str = "line"
+    #: ``--sample-weight-column``: each row's weight, taken out of the scores.
+    weights: FloatArray | None = None
 
     def line_of(self, row: int) -> int:
         """Return the 1-based input line that row ``row`` of this block came from."""

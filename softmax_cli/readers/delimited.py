@@ -37,11 +37,13 @@ class Layout:
     label_lookup: dict[str, int]
     #: ``--keep``: the columns carried as text, in the order asked for.
     kept: tuple[int, ...] = ()
+    #: ``--sample-weight-column``: a numeric column taken out of the scores.
+    weight_index: int | None = None
 
     @property
     def score_columns(self) -> list[int]:
-        """The columns that hold scores: all but the label and kept columns."""
-        taken = set(self.kept) | {self.label_index}
+        """The columns that hold scores: all but the label, weight and kept columns."""
+        taken = set(self.kept) | {self.label_index, self.weight_index}
         return [column for column in range(self.width) if column not in taken]
 
 
@@ -110,7 +112,9 @@ def resolve_kept_columns(
     return tuple(indices)
 
 
-def resolve_label_column(column: str | None, names: list[str] | None, width: int) -> int | None:
+def resolve_label_column(
+    column: str | None, names: list[str] | None, width: int, option: str = "--label-column"
+) -> int | None:
     if column is None:
         return None
     if names is not None and column in names:
@@ -120,13 +124,13 @@ def resolve_label_column(column: str | None, names: list[str] | None, width: int
     except ValueError:
         if names is None:
             raise UsageError(
-                f"--label-column {column!r}: the input has no header to find it in"
+                f"{option} {column!r}: the input has no header to find it in"
             ) from None
         raise UsageError(
-            f"--label-column {column!r}: no such column (columns: {', '.join(names)})"
+            f"{option} {column!r}: no such column (columns: {', '.join(names)})"
         ) from None
     if not 0 <= index < width:
-        raise UsageError(f"--label-column {index} is out of range for {width} columns")
+        raise UsageError(f"{option} {index} is out of range for {width} columns")
     return index
 
 
@@ -138,12 +142,14 @@ class Parsed:
     labels: FloatArray | None
     kept: list[list[str]] | None
     lines: list[int] | None = None
+    weights: FloatArray | None = None
 
 
 def _parse_slowly(raw: bytes, first_line: int, layout: Layout) -> tuple[Parsed, DataError | None]:
     """Parse a chunk record by record: the rows before the first bad line, and its error."""
     rows: list[list[float]] = []
     labels: list[float] = []
+    weights: list[float] = []
     kept: list[list[str]] = []
     lines: list[int] = []
     error: DataError | None = None
@@ -164,16 +170,21 @@ def _parse_slowly(raw: bytes, first_line: int, layout: Layout) -> tuple[Parsed, 
                 labels.append(
                     _label_value(fields[layout.label_index], layout, number, layout.label_index + 1)
                 )
+            if layout.weight_index is not None:
+                column = layout.weight_index
+                weights.append(_number(fields[column], number, column + 1))
             if layout.kept:
                 kept.append([fields[column] for column in layout.kept])
             rows.append(row)
             lines.append(number)
     except DataError as problem:
         error = problem
-        del labels[len(rows) :], kept[len(rows) :]
+        del labels[len(rows) :], kept[len(rows) :], weights[len(rows) :]
     values = np.array(rows, dtype=np.float64).reshape(len(rows), len(score_columns))
     label_array = np.array(labels, dtype=np.float64) if layout.label_index is not None else None
-    return Parsed(values, label_array, kept if layout.kept else None, lines), error
+    weight_array = np.array(weights, dtype=np.float64) if layout.weight_index is not None else None
+    parsed = Parsed(values, label_array, kept if layout.kept else None, lines, weight_array)
+    return parsed, error
 
 
 def _number(text: str, line: int, column: int) -> float:
@@ -259,8 +270,7 @@ def _parse_fast(raw: bytes, layout: Layout) -> Parsed | None:
     elif _numeric_labels_only(layout):
         table = _parse_as_json(raw, layout)
         if table is not None:
-            values, labels = _split_labels(table, layout.label_index)
-            return Parsed(values, labels, None)
+            return _split_columns(table, list(range(layout.width)), layout, None)
     converters = None
     if layout.label_index is not None and layout.label_lookup:
         lookup = {name.encode(): float(index) for name, index in layout.label_lookup.items()}
@@ -274,6 +284,8 @@ def _parse_fast(raw: bytes, layout: Layout) -> Parsed | None:
     numeric = layout.score_columns
     if layout.label_index is not None:
         numeric = sorted([*numeric, layout.label_index])
+    if layout.weight_index is not None:
+        numeric = sorted([*numeric, layout.weight_index])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -294,12 +306,28 @@ def _parse_fast(raw: bytes, layout: Layout) -> Parsed | None:
             np.empty((0, len(layout.score_columns))),
             np.empty(0) if layout.label_index is not None else None,
             [] if layout.kept else None,
+            weights=np.empty(0) if layout.weight_index is not None else None,
         )
     if table.shape[1] != len(numeric) or (kept is not None and len(kept) != table.shape[0]):
         return None
-    label_at = None if layout.label_index is None else numeric.index(layout.label_index)
+    if layout.kept:
+        return _split_columns(table, numeric, layout, kept)
+    return _split_columns(table, list(range(layout.width)), layout, kept)
+
+
+def _split_columns(
+    table: FloatArray, columns: list[int], layout: Layout, kept: list[list[str]] | None
+) -> Parsed:
+    """Scores, labels and sample weights out of ``table``, whose columns are ``columns``."""
+    weights = None
+    if layout.weight_index is not None:
+        at = columns.index(layout.weight_index)
+        weights = table[:, at].copy()
+        table = np.delete(table, at, axis=1)
+        columns = columns[:at] + columns[at + 1 :]
+    label_at = None if layout.label_index is None else columns.index(layout.label_index)
     values, labels = _split_labels(table, label_at)
-    return Parsed(values, labels, kept)
+    return Parsed(values, labels, kept, weights=weights)
 
 
 def _kept_text(raw: bytes, layout: Layout) -> list[list[str]] | None:
@@ -365,6 +393,7 @@ def delimited_blocks(chunks: Iterator[tuple[bytes, int]], layout: Layout) -> Ite
                 else (lambda lines=parsed.lines: lines),
                 labels=parsed.labels,
                 kept=parsed.kept,
+                weights=parsed.weights,
             )
         if error is not None:
             raise error

@@ -55,6 +55,7 @@ def open_scores(
     key: str | None = None,
     classes: Sequence[str] | None = None,
     chunk_bytes: int = CHUNK_BYTES,
+    weight_column: str | None = None,
 ) -> ScoreSource:
     """Sniff and open a byte stream of scores; blocks are parsed as they are read.
 
@@ -73,6 +74,10 @@ def open_scores(
     if body[:1] in (b"[", b"{") and delimiter is None and not header:
         if label_column is not None:
             raise UsageError("--label-column needs delimited text; JSON input has no columns")
+        if weight_column is not None:
+            raise UsageError(
+                "--sample-weight-column needs delimited text; JSON input has no columns"
+            )
         text = body.split(b"\n", 1)[0]
         return _json_source(stream, text, whole, key, keep, chunk_bytes, first_line)
     if key is not None:
@@ -90,7 +95,16 @@ def open_scores(
         return records[1] if len(records) > 1 else None
 
     return _delimited(
-        first[0], second_record, seen, chunks, delimiter, header, label_column, keep, classes
+        first[0],
+        second_record,
+        seen,
+        chunks,
+        delimiter,
+        header,
+        label_column,
+        keep,
+        classes,
+        weight_column,
     )
 
 
@@ -206,6 +220,7 @@ def _delimited(
     label_column: str | None,
     keep: Sequence[str],
     class_names: Sequence[str] | None = None,
+    weight_column: str | None = None,
 ) -> ScoreSource:
     """Detect delimiter and header; a line after the first is read only for a header."""
     first_number, header_end, first_raw = first
@@ -251,7 +266,10 @@ def _delimited(
     width = len(fields)
     label_index = resolve_label_column(label_column, names, width)
     kept = resolve_kept_columns(keep, names, width)
-    layout = Layout(delimiter, width, label_index, {}, kept)
+    weight_index = resolve_label_column(weight_column, names, width, "--sample-weight-column")
+    if weight_index is not None and weight_index == label_index:
+        raise UsageError("--sample-weight-column: it is also the --label-column")
+    layout = Layout(delimiter, width, label_index, {}, kept, weight_index)
     if not layout.score_columns:
         raise UsageError(
             "no scores are left beside the label and kept columns"
@@ -270,7 +288,7 @@ def _delimited(
     if is_header:
         chunks = _skip_header(chunks, header_end)
     blocks = delimited_blocks(chunks, layout)
-    single = width == 1 and label_index is None
+    single = width == 1 and label_index is None and weight_index is None
     if single:
         blocks = single_vector_block(blocks)
     return ScoreSource(
