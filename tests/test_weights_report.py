@@ -112,7 +112,7 @@ def test_weighted_metrics_and_report_match_sklearn_on_random_data(tmp_path, seed
 
 def test_a_model_trained_on_sklearn_digits_is_evaluated_as_sklearn_does(tmp_path):
     torch = pytest.importorskip("torch")
-    peers = pytest.importorskip("torchmetrics.functional.classification")
+    torchmetrics = pytest.importorskip("torchmetrics.functional.classification")
     from sklearn.datasets import load_digits
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
@@ -146,7 +146,7 @@ def test_a_model_trained_on_sklearn_digits_is_evaluated_as_sklearn_does(tmp_path
     plain = write_table(tmp_path / "plain.csv", scores, test_y, None, names)
     for norm in ("l1", "l2", "max"):
         unweighted = evaluate_json("-i", plain, "--label-column", "y", "--ece-norm", norm)
-        peer = peers.multiclass_calibration_error(
+        peer = torchmetrics.multiclass_calibration_error(
             torch.tensor(softmax(scores, axis=1)), torch.tensor(test_y), 10, n_bins=15, norm=norm
         )
         assert unweighted["calibration_error"] == pytest.approx(float(peer), abs=2e-6)
@@ -156,11 +156,11 @@ def test_a_model_trained_on_sklearn_digits_is_evaluated_as_sklearn_does(tmp_path
 @pytest.mark.parametrize("bins", [5, 15])
 def test_calibration_error_in_each_norm_matches_torchmetrics(tmp_path, norm, bins):
     torch = pytest.importorskip("torch")
-    peers = pytest.importorskip("torchmetrics.functional.classification")
+    torchmetrics = pytest.importorskip("torchmetrics.functional.classification")
     scores, labels, _ = random_case(7, rows=800, classes=4)
     path = write_table(tmp_path / "s.csv", scores, labels)
     data = evaluate_json("-i", path, "--label-column", "y", "--ece-norm", norm, "--bins", str(bins))
-    peer = peers.multiclass_calibration_error(
+    peer = torchmetrics.multiclass_calibration_error(
         torch.tensor(softmax(scores, axis=1)), torch.tensor(labels), 4, n_bins=bins, norm=norm
     )
     # torchmetrics works in float32
@@ -171,7 +171,7 @@ def test_calibration_error_in_each_norm_matches_torchmetrics(tmp_path, norm, bin
 
 def test_classwise_calibration_error_is_the_mean_of_torchmetrics_binary_errors(tmp_path):
     torch = pytest.importorskip("torch")
-    peers = pytest.importorskip("torchmetrics.functional.classification")
+    torchmetrics = pytest.importorskip("torchmetrics.functional.classification")
     scores, labels, _ = random_case(8, rows=700, classes=4)
     path = write_table(tmp_path / "s.csv", scores, labels)
     probs = softmax(scores, axis=1)
@@ -179,7 +179,7 @@ def test_classwise_calibration_error_is_the_mean_of_torchmetrics_binary_errors(t
         data = evaluate_json("-i", path, "--label-column", "y", "--classwise", "--ece-norm", norm)
         peers = [
             float(
-                peers.binary_calibration_error(
+                torchmetrics.binary_calibration_error(
                     torch.tensor(probs[:, c]), torch.tensor(labels == c).int(), n_bins=15, norm=norm
                 )
             )
@@ -191,14 +191,14 @@ def test_classwise_calibration_error_is_the_mean_of_torchmetrics_binary_errors(t
 
 def test_torchmetrics_bins_lo_hi_in_float32_where_ours_are_lo_hi_closed_above():
     torch = pytest.importorskip("torch")
-    peers = pytest.importorskip("torchmetrics.functional.classification")
+    torchmetrics = pytest.importorskip("torchmetrics.functional.classification")
     # confidences 0.5 (right) and 1/3 (wrong), 4 bins: ours both in (0.25, 0.5];
     # torchmetrics puts 0.5 in [0.5, 0.75) -- the README names this difference.
     scores = np.array([[0.0, 0.0, -np.inf], [0.0, 0.0, 0.0]])
     labels = np.array([0, 2])
     ours = metrics.evaluate(scores, labels, bins=4).ece
     assert ours == pytest.approx(abs(0.5 - (0.5 + 1 / 3) / 2), rel=1e-12)
-    peer = peers.multiclass_calibration_error(
+    peer = torchmetrics.multiclass_calibration_error(
         torch.tensor(softmax(scores, axis=1)), torch.tensor(labels), 3, n_bins=4
     )
     assert float(peer) == pytest.approx(0.5 * (1 / 3) + 0.5 * 0.5, abs=1e-6)
