@@ -18,6 +18,7 @@ class Format(str, Enum):
     TSV = "tsv"
     JSON = "json"
     NDJSON = "ndjson"
+    NPY = "npy"  # a NumPy array file: binary, never sent to a terminal
 
     def __str__(self) -> str:
         return self.value
@@ -54,10 +55,11 @@ class Output(str, Enum):
 #: Every format, in the order ``--help`` lists them.
 NAMES: tuple[str, ...] = tuple(f.value for f in Format)
 
+_TEXT_FORMATS = tuple(f for f in Format if f is not Format.NPY)
 ROW_FORMATS = tuple(Format)
-LOSS_FORMATS = tuple(Format)
-EVALUATION_FORMATS = tuple(Format)
-CALIBRATION_FORMATS = tuple(Format)
+LOSS_FORMATS = _TEXT_FORMATS
+EVALUATION_FORMATS = _TEXT_FORMATS
+CALIBRATION_FORMATS = _TEXT_FORMATS
 EXPLAIN_FORMATS = (Format.TABLE, Format.JSON, Format.NDJSON)
 
 SUPPORTED: dict[Output, tuple[Format, ...]] = {

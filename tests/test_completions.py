@@ -24,7 +24,7 @@ FILES = ["softmax.bash", "_softmax", "softmax.fish"]
 # From the interface document, not from the program.
 # Every visible command of the app, so a new command cannot go untested.
 COMMANDS = [command.name for command in options.COMMANDS]
-FORMATS = ["table", "csv", "tsv", "json", "ndjson"]
+FORMATS = ["table", "csv", "tsv", "json", "ndjson", "npy"]
 
 
 def formats_of(command: str) -> list[str]:
