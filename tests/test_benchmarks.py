@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import subprocess
 import sys
@@ -90,3 +91,26 @@ def test_a_quick_run_prints_a_markdown_table_with_the_targets(tmp_path):
         assert f"- start-up, softmax {command.name} " in report, command.name
     assert "- start-up, TAB: softmax cro<TAB>:" in report
     assert "output wrong" not in report
+
+
+def test_ndjson_data_holds_the_csv_rows_as_arrays(tmp_path):
+    csv = bench.write_logits(tmp_path / "a.csv", 40, 3)
+    lines = bench.write_ndjson(tmp_path / "a.ndjson", csv).read_text().splitlines()
+    rows = [[float(v) for v in line.split(",")] for line in csv.read_text().splitlines()]
+    assert [json.loads(line) for line in lines] == rows
+
+
+def test_npy_check_accepts_right_output_and_names_what_is_wrong(tmp_path):
+    import numpy as np
+
+    source = bench.write_npy(tmp_path / "in.npy", 30, 4)
+    x = np.load(source)
+    exps = np.exp(x - x.max(axis=1, keepdims=True))
+    output = tmp_path / "out.npy"
+    np.save(output, exps / exps.sum(axis=1, keepdims=True))
+    check = bench.npy_check(source, 30)
+    assert check(output) is None
+    np.save(output, (exps / exps.sum(axis=1, keepdims=True)).astype(np.float32))
+    assert "float32" in check(output)
+    np.save(output, exps)
+    assert check(output) == "values differ from NumPy's"
