@@ -12,7 +12,7 @@ input MB/s, the peak resident memory of the process tree (``ru_maxrss`` from
 ``wait4``, the largest over the runs) and each median divided by the
 workload's reference.  Every method's output is checked against NumPy in a
 warm-up run before it is timed.  Methods whose tool is not installed
-(mawk/awk, pandas, SciPy) are skipped and the report says so.  The report is
+(mawk/awk, pandas, SciPy, polars, DuckDB) are skipped and the report says so.  The report is
 Markdown, printed to stdout; progress goes to stderr.
 """
 
@@ -49,6 +49,10 @@ WORKLOADS = (
     "vocab",
     "memory",
     "evaluate",
+    "narrow",
+    "loss",
+    "ndjson",
+    "npy",
 )
 RSS_TARGET_MB = 150.0
 
@@ -72,6 +76,80 @@ import pandas as pd
 from scipy.special import softmax
 frame = pd.read_csv(sys.stdin, header=None)
 pd.DataFrame(softmax(frame.to_numpy(), axis=1)).to_csv(sys.stdout, header=False, index=False)
+"""
+# polars and DuckDB as their users would write it (both read the whole input first).
+POLARS_PROBS = """
+import sys
+import polars as pl
+frame = pl.read_csv(sys.stdin.buffer, has_header=False)
+columns = frame.columns
+top = pl.max_horizontal(columns)
+exps = frame.select([(pl.col(c) - top).exp() for c in columns])
+total = pl.sum_horizontal(columns)
+exps.select([pl.col(c) / total for c in columns]).write_csv(sys.stdout.buffer, include_header=False)
+"""
+DUCKDB_PROBS = """
+import sys
+import duckdb
+columns = [f"c{i}" for i in range(int(sys.argv[1]))]
+types = ", ".join(f"'{c}': 'DOUBLE'" for c in columns)
+exps = ", ".join(f"exp({c} - m) AS {c}" for c in columns)
+total = " + ".join(columns)
+duckdb.sql(f\"\"\"
+COPY (
+  SELECT {", ".join(f"{c} / ({total}) AS {c}" for c in columns)} FROM (
+    SELECT {exps} FROM (
+      SELECT *, greatest({", ".join(columns)}) AS m
+      FROM read_csv('/dev/stdin', header=false, columns={{{types}}})))
+) TO '/dev/stdout' (FORMAT csv, HEADER false)\"\"\")
+"""
+POLARS_LOSS = """
+import sys
+import polars as pl
+frame = pl.read_csv(sys.stdin.buffer)
+columns = [c for c in frame.columns if c != "y"]
+top = pl.max_horizontal(columns)
+log_norm = top + pl.sum_horizontal([(pl.col(c) - top).exp() for c in columns]).log()
+picked = pl.concat_list(columns).list.get(pl.col("y"))
+print(repr(frame.select((log_norm - picked).mean()).item()))
+"""
+DUCKDB_LOSS = """
+import sys
+import duckdb
+columns = [f"c{i}" for i in range(int(sys.argv[1]))]
+total = " + ".join(f"exp({c} - m)" for c in columns)
+print(repr(duckdb.sql(f\"\"\"
+SELECT avg(m + ln({total}) - list_extract([{", ".join(columns)}], y + 1))
+FROM (SELECT *, greatest({", ".join(columns)}) AS m FROM read_csv('/dev/stdin', header=true))
+\"\"\").fetchall()[0][0]))
+"""
+POLARS_NDJSON = """
+import sys
+import polars as pl
+lines = pl.read_csv(
+    sys.stdin.buffer, has_header=False, separator="\\t", quote_char=None, new_columns=["x"]
+)
+x = pl.col("x").str.json_decode(pl.List(pl.Float64))
+exps = x.list.eval((pl.element() - pl.element().max()).exp())
+probs = exps.list.eval(pl.element() / pl.element().sum())
+text = pl.lit("[") + probs.list.eval(pl.element().cast(pl.String)).list.join(",") + pl.lit("]")
+sys.stdout.buffer.write(("\\n".join(lines.select(text).to_series().to_list()) + "\\n").encode())
+"""
+DUCKDB_NDJSON = """
+import duckdb
+duckdb.sql(\"\"\"
+COPY (
+  SELECT to_json(list_transform(e, lambda v: v / list_sum(e))) FROM (
+    SELECT list_transform(json, lambda v: exp(v - list_max(json))) AS e
+    FROM read_json('/dev/stdin', format='newline_delimited', records=false))
+) TO '/dev/stdout' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '')\"\"\")
+"""
+NUMPY_NPY = """
+import sys
+import numpy as np
+x = np.load(sys.argv[1], mmap_mode="r")
+e = np.exp(x - x.max(axis=1, keepdims=True))
+np.save(sys.stdout.buffer, e / e.sum(axis=1, keepdims=True))
 """
 
 Check = Callable[[Path], "str | None"]
@@ -253,6 +331,40 @@ def evaluation_check(source: Path, report: bool = False) -> Check:
     return check
 
 
+def npy_check(source: Path, rows: int) -> Check:
+    """Output must be a float64 .npy of ``rows`` rows, the first as NumPy computes them."""
+    want = softmax_rows(np.load(source, mmap_mode="r")[:100])
+
+    def check(output: Path) -> str | None:
+        got = np.load(output, mmap_mode="r")
+        if got.dtype != np.float64 or got.shape[0] != rows:
+            return f"{got.dtype} {got.shape}, expected float64 with {rows} rows"
+        return None if np.allclose(got[:100], want, rtol=1e-12) else "values differ from NumPy's"
+
+    return check
+
+
+def write_ndjson(path: Path, csv: Path) -> Path:
+    """The rows of a headerless CSV file as NDJSON arrays: the same numbers, bracketed."""
+    if not path.exists():
+        partial = path.with_name(path.name + ".partial")
+        with open(csv, "rb") as source, open(partial, "wb") as out:
+            while lines := source.readlines(1 << 22):
+                out.write(b"".join(b"[" + line.rstrip(b"\n") + b"]\n" for line in lines))
+        partial.rename(path)
+    return path
+
+
+def write_npy(path: Path, rows: int, width: int) -> Path:
+    """normal(0, 3) logits as a float64 .npy file, seeded."""
+    if not path.exists():
+        rng = np.random.default_rng([SEED, rows, width, 2])
+        partial = path.with_name(path.name + ".partial.npy")
+        np.save(partial, rng.normal(0.0, 3.0, (rows, width)))
+        partial.rename(path)
+    return path
+
+
 # --- running -------------------------------------------------------------------
 
 
@@ -391,6 +503,17 @@ def alternatives(data: Path, check: Check) -> list[Method]:
     ]
 
 
+def table_tools(data: Path, check: Check, polars: str, duckdb: str, width: int) -> list[Method]:
+    """polars and DuckDB, when installed (the ``bench`` extra)."""
+    python = sys.executable
+    return [
+        Method("polars", [python, "-c", polars], data, check, missing_modules("polars")),
+        Method(
+            "DuckDB", [python, "-c", duckdb, str(width)], data, check, missing_modules("duckdb")
+        ),
+    ]
+
+
 # The smallest real run of each command; a command missing here stops the benchmark,
 # so every command the app declares gets a start-up figure.
 STARTUP_ARGS = {
@@ -488,7 +611,11 @@ def build(args: argparse.Namespace, log: Callable[[str], None]) -> list[Workload
                 Workload(
                     "probs",
                     f"{rows:,} x 10 CSV ({plain.stat().st_size / 1e6:.0f} MB) -> probabilities CSV",
-                    [probs, *alternatives(plain, probs_check)],
+                    [
+                        probs,
+                        *table_tools(plain, probs_check, POLARS_PROBS, DUCKDB_PROBS, 10),
+                        *alternatives(plain, probs_check),
+                    ],
                     reference=probs.name,
                     size=plain.stat().st_size,
                     runs=runs,
@@ -575,6 +702,89 @@ def build(args: argparse.Namespace, log: Callable[[str], None]) -> list[Workload
 
     if "vocab" in wanted:
         workloads.append(vocab_workload(args, data_set, softmax, runs))
+    if "narrow" in wanted:
+        narrow_rows = rows * 5
+        narrow = data_set(f"logits-{narrow_rows}x2.csv", narrow_rows, 2)
+        check = rows_check(narrow, narrow_rows, softmax_rows)
+        workloads.append(
+            Workload(
+                "narrow",
+                f"{narrow_rows:,} x 2 CSV ({narrow.stat().st_size / 1e6:.0f} MB) -> "
+                "probabilities CSV",
+                [
+                    Method("softmax probs", [*softmax, "probs", "-o", "csv"], narrow, check),
+                    *table_tools(narrow, check, POLARS_PROBS, DUCKDB_PROBS, 2),
+                    *alternatives(narrow, check),
+                ],
+                reference="softmax probs",
+                size=narrow.stat().st_size,
+                runs=runs,
+            )
+        )
+
+    if "loss" in wanted:
+        labelled = data_set(f"logits-{rows}x10-labels.csv", rows, 10, labels=True)
+        check = loss_check(labelled)
+        argv = [*softmax, "xent", "--label-column", "y", "-o", "csv"]
+        workloads.append(
+            Workload(
+                "loss",
+                f"{rows:,} x 10 CSV with a label column -> mean cross-entropy",
+                [
+                    Method("softmax xent --label-column y", argv, labelled, check),
+                    *table_tools(labelled, check, POLARS_LOSS, DUCKDB_LOSS, 10),
+                ],
+                reference="softmax xent --label-column y",
+                size=labelled.stat().st_size,
+                runs=runs,
+            )
+        )
+
+    if "ndjson" in wanted:
+        plain = data_set(f"logits-{rows}x10.csv", rows, 10)
+        lines = write_ndjson(data / f"logits-{rows}x10.ndjson", plain)
+        check = rows_check(plain, rows, softmax_rows, "ndjson")
+        argv = [*softmax, "probs", "-o", "ndjson"]
+        workloads.append(
+            Workload(
+                "ndjson",
+                f"{rows:,} x 10 NDJSON ({lines.stat().st_size / 1e6:.0f} MB) -> NDJSON",
+                [
+                    Method("softmax probs -o ndjson", argv, lines, check),
+                    *table_tools(lines, check, POLARS_NDJSON, DUCKDB_NDJSON, 10),
+                ],
+                reference="softmax probs -o ndjson",
+                size=lines.stat().st_size,
+                runs=runs,
+            )
+        )
+
+    if "npy" in wanted:
+        array = write_npy(data / f"logits-{rows}x10.npy", rows, 10)
+        check = npy_check(array, rows)
+        workloads.append(
+            Workload(
+                "npy",
+                f"{rows:,} x 10 .npy ({array.stat().st_size / 1e6:.0f} MB) -> probabilities .npy",
+                [
+                    Method(
+                        "softmax probs -o npy",
+                        [*softmax, "probs", "-i", str(array), "-o", "npy"],
+                        None,
+                        check,
+                    ),
+                    Method(
+                        "NumPy load + save",
+                        [sys.executable, "-c", NUMPY_NPY, str(array)],
+                        None,
+                        check,
+                    ),
+                ],
+                reference="softmax probs -o npy",
+                size=array.stat().st_size,
+                runs=runs,
+            )
+        )
 
     if "memory" in wanted:
         methods = []
@@ -777,6 +987,19 @@ def targets(workloads: list[Workload]) -> list[str]:
         None,
         1.3,
     )
+    for key, reference in (
+        ("probs", "softmax"),
+        ("narrow", "softmax"),
+        ("loss", "softmax"),
+        ("ndjson", "softmax"),
+    ):
+        for tool in ("polars", "DuckDB"):
+            ratio(f"{key}, {tool} / softmax", key, tool, reference, 1.2, None)
+    for workload in workloads:
+        if workload.key == "npy" and workload.methods[0].walls:
+            speed = workload.size / statistics.median(workload.methods[0].walls) / 1e9
+            met = "met" if speed >= 1 else "NOT met"
+            lines.append(f"- .npy -> .npy: {speed:.2f} GB/s of input (target >= 1): {met}")
     for workload in workloads:
         if workload.key == "memory":
             for method in workload.methods:

@@ -39,6 +39,15 @@ class Front(NamedTuple):
 LossFunction = Callable[["FloatArray", "np.ndarray"], tuple["FloatArray", "FloatArray", Any]]
 
 
+def _losses_as_text(run: Invocation, front: Front) -> None:
+    """Losses are text, as cross-entropy writes them: an array file holds probabilities."""
+    if front.output_format(run) is Format.NPY:
+        raise UsageError(
+            "losses are written as table, csv, tsv, json or ndjson; npy holds probabilities",
+            option=run.name_of("output_format"),
+        )
+
+
 def _loss_options_only_with_loss(run: Invocation, with_loss: bool) -> None:
     """``--labels``, ``--reduction`` and ``--ignore-label`` mean nothing without a loss."""
     if with_loss:
@@ -178,6 +187,8 @@ def sparse(run: Invocation, front: Front) -> None:
             raise UsageError("needs --alpha A (1 is softmax, 1.5 exact, 2 sparsemax)")
         alpha = run.alpha
     _loss_options_only_with_loss(run, run.loss)
+    if run.loss:
+        _losses_as_text(run, front)
     labels = _labels(run, front) if run.loss else None
     with front.score_source(run, run.label_column) as source:
         if labels is None:
@@ -254,6 +265,8 @@ def hsoftmax(run: Invocation, front: Front) -> None:
     tree = read_tree(run.tree, run.name_of("tree"))
 
     with_loss = bool(run.labels)
+    if with_loss:
+        _losses_as_text(run, front)
     for dest in ("reduction",):
         if run.given(dest) and not with_loss:
             raise UsageError("goes with --labels", option=run.name_of(dest))

@@ -20,6 +20,7 @@ class Format(str, Enum):
     NDJSON = "ndjson"
     MARKDOWN = "markdown"  # explain only: notes and slides
     LATEX = "latex"  # explain only: a fragment for a Beamer slide
+    NPY = "npy"  # a NumPy array file: binary, never sent to a terminal
 
     def __str__(self) -> str:
         return self.value
@@ -57,11 +58,11 @@ class Output(str, Enum):
 NAMES: tuple[str, ...] = tuple(f.value for f in Format)
 
 DOCUMENT_FORMATS = (Format.MARKDOWN, Format.LATEX)  # typeset documents: explain alone
-_DATA_FORMATS = tuple(f for f in Format if f not in DOCUMENT_FORMATS)
-ROW_FORMATS = _DATA_FORMATS
-LOSS_FORMATS = _DATA_FORMATS
-EVALUATION_FORMATS = _DATA_FORMATS
-CALIBRATION_FORMATS = _DATA_FORMATS
+_TEXT_FORMATS = tuple(f for f in Format if f not in DOCUMENT_FORMATS and f is not Format.NPY)
+ROW_FORMATS = (*_TEXT_FORMATS, Format.NPY)
+LOSS_FORMATS = _TEXT_FORMATS
+EVALUATION_FORMATS = _TEXT_FORMATS
+CALIBRATION_FORMATS = _TEXT_FORMATS
 EXPLAIN_FORMATS = (Format.TABLE, Format.JSON, Format.NDJSON, *DOCUMENT_FORMATS)
 
 SUPPORTED: dict[Output, tuple[Format, ...]] = {

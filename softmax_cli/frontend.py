@@ -31,7 +31,9 @@ def run(argv: Sequence[str], typer_answers: TyperAnswer) -> int:
     invocation = None
     try:
         if completing():
-            return typer_answers([])
+            from .completion import answer_bash
+
+            return ExitCode.OK if answer_bash() else typer_answers([])
         from .parsing import parse
 
         invocation = parse(argv)

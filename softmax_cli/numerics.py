@@ -17,6 +17,33 @@ from .operations import Operation
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
+#: Rows narrower than this are reduced column by column: NumPy's reduction along a
+#: short row costs per row, a ufunc over whole columns costs per block.  Below 8
+#: values NumPy adds a row left to right, so the sums are the same to the bit.
+NARROW = 8
+
+
+def _row_max(scores: FloatArray) -> FloatArray:
+    """The maximum of each row, as a column ``(rows, 1)``."""
+    width = scores.shape[1]
+    if not 2 <= width < NARROW:
+        return scores.max(axis=1, keepdims=True)
+    out = np.maximum(scores[:, 0], scores[:, 1])
+    for column in range(2, width):
+        np.maximum(out, scores[:, column], out=out)
+    return out[:, np.newaxis]
+
+
+def _row_sum(values: FloatArray) -> FloatArray:
+    """The sum of each row, as a column ``(rows, 1)``, added in NumPy's order."""
+    width = values.shape[1]
+    if not 2 <= width < NARROW:
+        return values.sum(axis=1, keepdims=True)
+    out = values[:, 0] + values[:, 1]
+    for column in range(2, width):
+        out += values[:, column]
+    return out[:, np.newaxis]
+
 
 def check_rows(scores: FloatArray) -> None:
     """Raise RowError for the first row that holds a NaN or is entirely ``-inf``.
@@ -25,8 +52,12 @@ def check_rows(scores: FloatArray) -> None:
     """
     if scores.shape[1] == 0:
         raise RowError(0, "no scores")
-    nan_rows = np.isnan(scores).any(axis=1)
-    dead_rows = (scores == -np.inf).all(axis=1)
+    nan = np.isnan(scores)
+    dead = scores == -np.inf
+    if not (nan.any() or dead.any()):  # one pass over the block, not one per row
+        return
+    nan_rows = nan.any(axis=1)
+    dead_rows = dead.all(axis=1)
     bad = nan_rows | dead_rows
     if bad.any():
         row = int(np.argmax(bad))
@@ -38,7 +69,7 @@ def check_rows(scores: FloatArray) -> None:
 
 def _shifted(scores: FloatArray, temperature: float) -> FloatArray:
     """Return ``(x - max x) / T``; shifting first keeps tiny ``T`` from overflowing."""
-    row_max = scores.max(axis=1, keepdims=True)
+    row_max = _row_max(scores)
     # Rows with a +inf maximum are replaced later; keep their shift finite here.
     row_max[~np.isfinite(row_max)] = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -57,6 +88,8 @@ def _shifted(scores: FloatArray, temperature: float) -> FloatArray:
 def _infinite_rows(scores: FloatArray) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """Return the ``+inf`` mask and which rows contain one (they take the limit)."""
     positive = scores == np.inf
+    if not positive.any():
+        return positive, np.zeros(scores.shape[0], dtype=bool)
     return positive, positive.any(axis=1)
 
 
@@ -71,7 +104,7 @@ def softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
     # Rows holding +inf overflow here; they are replaced by their limit below.
     with np.errstate(invalid="ignore", under="ignore", over="ignore"):
         np.exp(shifted, out=shifted)
-        shifted /= shifted.sum(axis=1, keepdims=True)
+        shifted /= _row_sum(shifted)
     positive, limit_rows = _infinite_rows(scores)
     if limit_rows.any():
         mask = positive[limit_rows]
@@ -88,7 +121,7 @@ def log_softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
     check_rows(scores)
     shifted = _shifted(scores, temperature)
     with np.errstate(invalid="ignore", under="ignore", divide="ignore", over="ignore"):
-        log_norm = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        log_norm = np.log(_row_sum(np.exp(shifted)))
         shifted -= log_norm
     positive, limit_rows = _infinite_rows(scores)
     if limit_rows.any():

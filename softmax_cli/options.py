@@ -584,6 +584,10 @@ EXPLAIN_TREE = Option(
 
 _BY_TERMINAL = "default: table on a terminal, csv otherwise"
 ROW_FORMAT = format_option(SUPPORTED[Output.ROWS], _BY_TERMINAL)
+# top and sample write lists of classes, not a matrix of scores: text formats only.
+LIST_FORMAT = format_option(
+    tuple(f for f in SUPPORTED[Output.ROWS] if f is not Format.NPY), _BY_TERMINAL
+)
 LOSS_FORMAT = format_option(SUPPORTED[Output.LOSSES], _BY_TERMINAL)
 EVALUATION_FORMAT = format_option(SUPPORTED[Output.EVALUATION], _BY_TERMINAL)
 CALIBRATION_FORMAT = format_option(SUPPORTED[Output.CALIBRATION], _BY_TERMINAL)
@@ -734,7 +738,7 @@ COMMANDS: tuple[Command, ...] = (
             "softmax top -k 2 2 1 0.1 3",
             "softmax top -k 3 -i next-token.csv --classes vocab.txt",
         ),
-        (TOP_COUNT, TEMPERATURE, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING),
+        (TOP_COUNT, TEMPERATURE, *_READING, *_CARRYING, LIST_FORMAT, *_SHOWING),
         runner="top",
     ),
     Command(
@@ -760,7 +764,7 @@ COMMANDS: tuple[Command, ...] = (
             NAMES,
             *_READING,
             *_CARRYING,
-            ROW_FORMAT,
+            LIST_FORMAT,
             *_SHOWING,
         ),
         runner="sample",

@@ -480,7 +480,14 @@ _ROW_WRITERS: dict[Format, Callable[[BinaryIO, RowSettings, dict[str, Any]], Row
     Format.TSV: lambda out, settings, options: DelimitedWriter(out, settings, "\t"),
     Format.JSON: lambda out, settings, options: JsonWriter(out, settings),
     Format.NDJSON: lambda out, settings, options: NdjsonWriter(out, settings),
+    Format.NPY: lambda out, settings, options: _npy_writer(out, settings),
 }
+
+
+def _npy_writer(out: BinaryIO, settings: RowSettings) -> RowWriter:
+    from .npy_writer import NpyWriter
+
+    return NpyWriter(out, settings, getattr(settings, "dtype", np.float64))
 
 
 def make_row_writer(

@@ -131,3 +131,26 @@ def test_top_check_accepts_the_right_top_classes_and_catches_wrong_ones(tmp_path
     check = bench.top_check(source, 3, 2)
     assert check(output(False)) is None
     assert check(output(True)) == "row 2: top classes differ from NumPy's"
+
+
+def test_ndjson_data_holds_the_csv_rows_as_arrays(tmp_path):
+    csv = bench.write_logits(tmp_path / "a.csv", 40, 3)
+    lines = bench.write_ndjson(tmp_path / "a.ndjson", csv).read_text().splitlines()
+    rows = [[float(v) for v in line.split(",")] for line in csv.read_text().splitlines()]
+    assert [json.loads(line) for line in lines] == rows
+
+
+def test_npy_check_accepts_right_output_and_names_what_is_wrong(tmp_path):
+    import numpy as np
+
+    source = bench.write_npy(tmp_path / "in.npy", 30, 4)
+    x = np.load(source)
+    exps = np.exp(x - x.max(axis=1, keepdims=True))
+    output = tmp_path / "out.npy"
+    np.save(output, exps / exps.sum(axis=1, keepdims=True))
+    check = bench.npy_check(source, 30)
+    assert check(output) is None
+    np.save(output, (exps / exps.sum(axis=1, keepdims=True)).astype(np.float32))
+    assert "float32" in check(output)
+    np.save(output, exps)
+    assert check(output) == "values differ from NumPy's"

@@ -24,7 +24,7 @@ FILES = ["softmax.bash", "_softmax", "softmax.fish"]
 # From the interface document, not from the program.
 # Every visible command of the app, so a new command cannot go untested.
 COMMANDS = [command.name for command in options.COMMANDS]
-FORMATS = ["table", "csv", "tsv", "json", "ndjson"]
+FORMATS = ["table", "csv", "tsv", "json", "ndjson", "npy"]
 
 
 def formats_of(command: str) -> list[str]:
@@ -215,3 +215,53 @@ def test_readme_installs_each_committed_script_and_names_typers_installer() -> N
     for name in FILES:
         assert f"completions/{name}" in section
     assert "--install-completion" in section
+
+
+def _lines_to_complete() -> list[str]:
+    """Command lines ending where TAB is pressed, built from the declarations."""
+    lines = ["softmax ", "softmax c", "softmax e", "softmax 2 1 -", "softmax -1 -inf -o c"]
+    lines += ["softmax 2 --tem", "softmax xent --la", "softmax probs 2 x", "softmax probs -o"]
+    for command in options.COMMANDS:
+        for word in (command.name, *command.aliases):
+            lines += [f"softmax {word} ", f"softmax {word} -", f"softmax {word} --"]
+        for option in command.options:
+            for name in option.names:
+                lines.append(f"softmax {command.name} {name[:3]}")
+                if option.takes_value:
+                    value = option.choices[0] if option.choices else "1"
+                    lines.append(f"softmax {command.name} -1 {name} ")
+                    lines.append(f"softmax {command.name} {name} {value[:1]}")
+                    lines.append(f"softmax {command.name} {name} {value} -")
+                else:
+                    lines.append(f"softmax {command.name} {name} 2 --")
+    return lines
+
+
+def test_tab_answered_without_typer_offers_what_typer_offers(monkeypatch, capsys) -> None:
+    from softmax_cli.cli import typer_main
+    from softmax_cli.completion import bash_words
+
+    answered = 0
+    for line in _lines_to_complete():
+        words = shlex.split(line) + ([""] if line.endswith(" ") else [])
+        index = len(words) - 1
+        fast = bash_words(" ".join(words), index)
+        if fast is None:
+            continue
+        answered += 1
+        monkeypatch.setenv("_SOFTMAX_COMPLETE", "complete_bash")
+        monkeypatch.setenv("COMP_WORDS", " ".join(words))
+        monkeypatch.setenv("COMP_CWORD", str(index))
+        typer_main([])
+        typer = [word for word in capsys.readouterr().out.splitlines() if word]
+        assert fast == typer, line
+    assert answered > 100
+
+
+def test_tab_loads_neither_typer_nor_click() -> None:
+    env = {
+        "_SOFTMAX_COMPLETE": "complete_bash",
+        "COMP_WORDS": "softmax probs -o ",
+        "COMP_CWORD": "3",
+    }
+    assert probe(**env).imported & {"typer", "click", "numpy", "rich", "pydantic"} == set()

@@ -146,3 +146,23 @@ def test_ndjson_lines_are_one_json_array_per_row(values, precision):
             row = [float(f"{value:.{precision}g}") for value in row]
         expected = [value if math.isfinite(value) else None for value in row]
         assert line == orjson.dumps(expected)
+
+
+def test_minus_zero_score_beside_a_label_column_keeps_its_sign():
+    source = open_scores(io.BytesIO(b"a,b,y\n-0,1,0\n2,0,1\n"), label_column="y")
+    block = next(source.blocks)
+    assert bits(block.values) == bits([-0.0, 1.0, 2.0, 0.0])
+    assert block.labels.tolist() == [0.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "raw", [b"1,2\n3,4,5\n6,7\n", b"1,2\n3\n4,5,6\n", b"1,2\n\n3,4\n5,6,\n", b"1,2\n3,4\n5,,6\n"]
+)
+def test_ragged_lines_are_found_even_when_the_field_count_adds_up(raw):
+    with pytest.raises(DataError) as caught:
+        read_values(raw, header=False)
+    assert caught.value.line == next(
+        number
+        for number, line in enumerate(raw.decode().splitlines(), start=1)
+        if line and (len(line.split(",")) != 2 or "" in line.split(","))
+    )

@@ -19,7 +19,7 @@ from softmax_cli.formats import (
 
 
 def test_the_names_are_the_formats_of_the_interface_in_help_order():
-    assert NAMES == ("table", "csv", "tsv", "json", "ndjson", "markdown", "latex")
+    assert NAMES == ("table", "csv", "tsv", "json", "ndjson", "markdown", "latex", "npy")
 
 
 def test_a_format_reads_back_from_its_name_in_any_case():
@@ -62,9 +62,11 @@ def test_explain_supports_table_and_json_but_not_delimited_text():
         parse_format("csv", Output.EXPLAIN)
 
 
-def test_rows_losses_and_reports_support_every_format():
-    for output in (Output.ROWS, Output.LOSSES, Output.EVALUATION, Output.CALIBRATION):
-        assert SUPPORTED[output] == tuple(f for f in Format if f not in DOCUMENT_FORMATS)
+def test_rows_support_every_data_format_and_reports_every_text_format():
+    text = tuple(f for f in Format if f not in DOCUMENT_FORMATS and f is not Format.NPY)
+    assert SUPPORTED[Output.ROWS] == (*text, Format.NPY)
+    for output in (Output.LOSSES, Output.EVALUATION, Output.CALIBRATION):
+        assert SUPPORTED[output] == text
 
 
 def test_every_kind_of_output_has_its_formats_listed():

@@ -81,7 +81,7 @@ def test_every_declared_spelling_of_every_option_is_parsed(command) -> None:
 @pytest.mark.parametrize(
     ("args", "first_line"),
     [
-        (["2", "1", "-o"], "softmax: -o: needs a value (table, csv, tsv, json, ndjson)"),
+        (["2", "1", "-o"], "softmax: -o: needs a value (table, csv, tsv, json, ndjson, npy)"),
         (["xent", "2", "1", "--labels"], "softmax xent: --labels: needs a value"),
         (["2", "1", "-i"], "softmax: -i: needs a value"),
         (["-v"], "softmax: -v: no such option"),

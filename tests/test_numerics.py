@@ -185,3 +185,32 @@ def test_a_gap_wider_than_float64_still_gives_the_scaled_answer() -> None:
     expected = np.exp([0.0, -2.0]) / np.exp([0.0, -2.0]).sum()
     np.testing.assert_allclose(probs[0], expected, rtol=1e-14)
     np.testing.assert_allclose(numerics.log_softmax(scores, 2.0)[0], [0.0, -1e308], rtol=1e-14)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    arrays(
+        np.float64,
+        st.tuples(st.integers(1, 40), st.integers(1, 10)),
+        elements=st.floats(-1e300, 1e300) | st.sampled_from([0.0, -0.0, np.inf, -np.inf, 5e-324]),
+    ),
+    st.sampled_from([1.0, 0.25, 3.0]),
+)
+def test_narrow_rows_give_the_bits_of_row_wise_reductions(scores, temperature):
+    scores = scores[~np.isneginf(scores).all(axis=1)]
+    if not scores.shape[0]:
+        return
+    with np.errstate(all="ignore"):
+        shifted = scores - np.where(np.isfinite(m := scores.max(axis=1, keepdims=True)), m, 0.0)
+        if temperature != 1.0:
+            lost = np.isneginf(shifted) & np.isfinite(scores)
+            shifted = shifted / temperature
+            shifted[lost] = (scores / temperature - m / temperature)[lost]
+        exps = np.exp(shifted)
+        probs = exps / exps.sum(axis=1, keepdims=True)
+        logs = shifted - np.log(exps.sum(axis=1, keepdims=True))
+    finite_rows = ~np.isposinf(scores).any(axis=1)
+    got_probs = numerics.softmax(scores, temperature)[finite_rows]
+    got_logs = numerics.log_softmax(scores, temperature)[finite_rows]
+    assert got_probs.tobytes() == probs[finite_rows].tobytes()
+    assert got_logs.tobytes() == logs[finite_rows].tobytes()

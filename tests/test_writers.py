@@ -113,3 +113,8 @@ def test_explain_as_a_table_is_the_derivation_for_people():
     out = io.BytesIO()
     write_explanation(Format.TABLE, out, derive(np.array([2.0, 1.0])), precision=2)
     assert out.getvalue().startswith(b"softmax, step by step: 2 scores, T = 1")
+
+
+def test_npy_rows_load_back_as_the_values_written():
+    array = np.load(io.BytesIO(written_rows("npy")))
+    assert array.dtype == np.float64 and array.tobytes() == PROBS.tobytes()

@@ -15,6 +15,7 @@ class Format(Enum):
     DELIMITED = "delimited"
     JSON = "json"
     NDJSON = "ndjson"
+    NPY = "npy"
 
 
 @dataclass

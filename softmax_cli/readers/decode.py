@@ -232,18 +232,30 @@ def _may_be_magic(head: bytes) -> bool:
     )
 
 
-def text_stream(stream: BinaryIO, chunk_bytes: int) -> BinaryIO:
+class NpyInput:
+    """Not text: a NumPy ``.npy`` array, recognised by its magic bytes."""
+
+    def __init__(self, stream: BinaryIO, original: BinaryIO | None):
+        self.stream = stream  # from the magic bytes on
+        self.original = original  # the file itself when nothing was decompressed: mappable
+
+
+def text_stream(stream: BinaryIO, chunk_bytes: int) -> BinaryIO | NpyInput:
     """Return ``stream`` as UTF-8 bytes: decompressed, decoded from UTF-16/32, checked to be text.
 
     Raises DataError, before anything is read by a parser, when the input is
     plainly not text.
     """
+    original: BinaryIO | None = stream
     head, stream = _peek(stream, chunk_bytes)
     for _ in range(3):  # a .gz of a .gz is unwrapped too, a bomb of nesting is not
         name = next((name for magic, name in _COMPRESSED if head.startswith(magic)), None)
         if name is None:
             break
         head, stream = _peek(_Decompressed(name, stream), chunk_bytes)  # type: ignore[arg-type]
+        original = None
+    if head.startswith(_NPY_MAGIC):
+        return NpyInput(stream, original)
     for bom, codec, encoding in _BOMS:
         if head.startswith(bom):
             stream.read(len(bom))
@@ -260,10 +272,6 @@ def text_stream(stream: BinaryIO, chunk_bytes: int) -> BinaryIO:
 
 def not_text(head: bytes) -> DataError | None:
     """Why the first bytes of an input are not text (placed at a line where one is to blame)."""
-    if head.startswith(_NPY_MAGIC):
-        return DataError(
-            "input is a NumPy .npy file; .npy files are not read yet (save it with numpy.savetxt)"
-        )
     for magic, what in _BINARY_MAGIC:
         if head.startswith(magic):
             return DataError(f"input is not text ({what}?)")

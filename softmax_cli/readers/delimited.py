@@ -208,16 +208,33 @@ def _label_value(text: str, layout: Layout, line: int, column: int) -> float:
 
 # Bytes a chunk may hold for the JSON route: JSON numbers, separators, line ends.
 _JSON_NUMBER_BYTES = b"0123456789+-.eE,\n\r\t "
+# Everything but the separators, so a chunk's shape is ``,`` and ``\n`` alone.
+_NOT_SEPARATORS = b"0123456789+-.eE\r\t "
 _MINUS_ZERO_INTEGER = re.compile(rb"-0(?![0-9.eE])")
 
 
+def _rectangular(body: bytes, width: int) -> bool:
+    """True when every line of ``body`` holds exactly ``width`` comma-separated fields.
+
+    Only the separators are kept (one ``translate``, in C), and they must be the
+    same ``width - 1`` commas and a newline, line after line: no per-row work.
+    """
+    separators = body.translate(None, _NOT_SEPARATORS)
+    row = b"," * (width - 1)
+    lines = separators.count(b"\n")
+    return (
+        len(separators) == lines * width + width - 1 and separators == (row + b"\n") * lines + row
+    )
+
+
 def _parse_as_json(raw: bytes, layout: Layout) -> FloatArray | None:
-    """A chunk of plain decimal numbers read as one JSON array of rows; None if it is not one.
+    """A chunk of plain decimal numbers read as one flat JSON array; None if it is not one.
 
     orjson reads a JSON number to the same float64 as Python's ``float`` (correctly
     rounded), and JSON numbers are a subset of Python's float syntax, so whatever
     this accepts reads exactly as the slow path would.  Anything else (``inf``,
-    ``+1``, ``.5``, blank or ragged lines, quotes, words) returns None.
+    ``+1``, ``.5``, blank or ragged lines, quotes, words) returns None.  One flat
+    array and a reshape, instead of a list per row, keep narrow rows cheap.
     """
     delimiter = layout.delimiter
     if delimiter is None:
@@ -234,18 +251,25 @@ def _parse_as_json(raw: bytes, layout: Layout) -> FloatArray | None:
     body = raw.rstrip(b"\r\n")
     if not body or body.translate(None, _JSON_NUMBER_BYTES):
         return None
+    if not _rectangular(body, layout.width):
+        return None
     import orjson
 
     try:
-        rows = orjson.loads(b"[[" + body.replace(b"\n", b"],[") + b"]]")
-        table = np.array(rows, dtype=np.float64)
+        flat = np.array(orjson.loads(b"[" + body.replace(b"\n", b",") + b"]"), dtype=np.float64)
     except (ValueError, TypeError):
         return None
-    if table.ndim != 2 or table.shape[1] != layout.width:
+    if flat.ndim != 1 or flat.shape[0] % layout.width:
         return None
-    # JSON reads the integer ``-0`` as 0; Python's float keeps the sign.
-    if not table.all() and _MINUS_ZERO_INTEGER.search(raw):
-        return None
+    table = flat.reshape(-1, layout.width)
+    # JSON reads the integer ``-0`` as 0; Python's float keeps the sign.  Only a zero
+    # among the scores can have been one (labels read ``-0`` as class 0 either way).
+    if not table.all():
+        zeros = table == 0
+        if layout.label_index is not None:
+            zeros[:, layout.label_index] = False
+        if zeros.any() and _MINUS_ZERO_INTEGER.search(raw):
+            return None
     return table
 
 

@@ -28,7 +28,7 @@ from typing import BinaryIO
 from softmax_cli.errors import DataError, UsageError
 
 from .blocks import NO_ROWS_NOTE, Format, ScoreSource, looks_numeric
-from .decode import Replay, text_stream
+from .decode import NpyInput, Replay, text_stream
 from .delimited import (
     Layout,
     delimited_blocks,
@@ -63,7 +63,10 @@ def open_scores(
     results; ``key``: the key of each NDJSON object that holds its scores;
     ``classes``: names of the score columns (``--classes``) in place of a header's.
     """
-    stream = text_stream(stream, chunk_bytes)
+    opened = text_stream(stream, chunk_bytes)
+    if isinstance(opened, NpyInput):
+        return _npy(opened, delimiter, header, label_column, keep, key)
+    stream = opened
     head, whole, skipped = peek_first_line(stream, chunk_bytes)
     body = head.lstrip()
     if not body:
@@ -106,6 +109,30 @@ def open_scores(
         classes,
         weight_column,
     )
+
+
+def _npy(
+    opened: NpyInput,
+    delimiter: str | None,
+    header: bool | None,
+    label_column: str | None,
+    keep: Sequence[str],
+    key: str | None,
+) -> ScoreSource:
+    """A .npy array: numbers only, so the options about text have nothing to act on."""
+    given = {
+        "--delimiter": delimiter is not None,
+        "--header": header is not None,
+        "--label-column": label_column is not None,
+        "--keep": bool(keep),
+        "--key": key is not None,
+    }
+    for option, is_given in given.items():
+        if is_given:
+            raise UsageError("needs text input; a .npy array has no columns or text", option=option)
+    from .npy import npy_source
+
+    return npy_source(opened.stream, opened.original)
 
 
 def _json_source(

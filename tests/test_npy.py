@@ -1,0 +1,198 @@
+""".npy arrays in (files mapped, pipes read in blocks) and out (-o npy), with located errors."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from softmax_cli.cli import app
+from softmax_cli.readers import npy as npy_reader
+
+
+def run(*args: str, stdin: bytes | None = None):
+    return CliRunner().invoke(app, list(args), input=stdin)
+
+
+def saved(array: np.ndarray, **options) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, **options)
+    return buffer.getvalue()
+
+
+def softmax_rows(x: np.ndarray) -> np.ndarray:
+    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    exps = np.exp(x - x.max(axis=1, keepdims=True))
+    return exps / exps.sum(axis=1, keepdims=True)
+
+
+def npy_out(*args: str, stdin: bytes | None = None) -> np.ndarray:
+    """Run softmax in a real process (stdout a pipe) and load what it wrote."""
+    result = subprocess.run(
+        [sys.executable, "-m", "softmax_cli", *args], input=stdin, capture_output=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return np.load(io.BytesIO(result.stdout))
+
+
+DTYPES = ["float64", "float32", "float16", ">f8", "int8", "int64", "uint16"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_float_and_integer_dtype_reads_as_its_values(tmp_path, dtype):
+    array = np.arange(12).reshape(4, 3).astype(dtype)
+    path = tmp_path / "x.npy"
+    np.save(path, array)
+    result = run("probs", "-i", str(path), "-o", "ndjson")
+    assert result.exit_code == 0, result.output
+    got = np.array([eval(line) for line in result.stdout.splitlines()])
+    np.testing.assert_allclose(got, softmax_rows(array.astype(np.float64)), rtol=1e-15)
+
+
+def test_a_pipe_and_a_mapped_file_give_the_same_rows(tmp_path):
+    array = np.random.default_rng(2).normal(size=(5000, 7))
+    path = tmp_path / "x.npy"
+    np.save(path, array)
+    from_file = npy_out("logprobs", "-i", str(path), "-o", "npy")
+    from_pipe = npy_out("logprobs", "-o", "npy", stdin=path.read_bytes())
+    assert from_file.dtype == np.float64 and from_file.shape == array.shape
+    assert from_file.tobytes() == from_pipe.tobytes()
+    x = array - array.max(axis=1, keepdims=True)
+    np.testing.assert_allclose(from_file, x - np.log(np.exp(x).sum(axis=1, keepdims=True)))
+
+
+def test_blocks_split_rows_nowhere_but_between_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(npy_reader, "BLOCK_BYTES", 8 * 3 * 5 + 8)  # 5 rows and a bit
+    array = np.random.default_rng(3).normal(size=(53, 3))
+    source = npy_reader.npy_source(io.BytesIO(saved(array)), None)
+    blocks = list(source.blocks)
+    assert len(blocks) > 5
+    assert np.concatenate([b.values for b in blocks]).tobytes() == array.tobytes()
+    assert [b.first_line for b in blocks] == list(range(1, 54, 5))
+
+
+def test_fortran_order_is_read_by_rows(tmp_path):
+    array = np.asfortranarray(np.random.default_rng(4).normal(size=(9, 4)))
+    path = tmp_path / "f.npy"
+    np.save(path, array)
+    np.testing.assert_allclose(npy_out("probs", "-i", str(path), "-o", "npy"), softmax_rows(array))
+    np.testing.assert_allclose(
+        npy_out("probs", "-o", "npy", stdin=path.read_bytes()), softmax_rows(array)
+    )
+
+
+def test_a_1d_array_is_one_vector_and_is_written_back_1d():
+    out = npy_out("probs", "-o", "npy", stdin=saved(np.array([2.0, 1.0, 0.1])))
+    assert out.shape == (3,)
+    np.testing.assert_allclose(out, softmax_rows([2.0, 1.0, 0.1])[0])
+
+
+def test_gzipped_npy_is_read_too():
+    array = np.array([[0.0, 1.0], [2.0, 2.0]])
+    out = npy_out("probs", "-o", "npy", stdin=gzip.compress(saved(array)))
+    np.testing.assert_allclose(out, softmax_rows(array))
+
+
+def test_text_input_written_as_npy_to_a_file_and_to_a_pipe(tmp_path):
+    rows = np.random.default_rng(5).normal(size=(3000, 4))
+    text = "".join(",".join(map(repr, row)) + "\n" for row in rows.tolist()).encode()
+    piped = npy_out("probs", "-o", "npy", stdin=text)
+    target = tmp_path / "out.npy"
+    with open(target, "wb") as out:
+        subprocess.run(
+            [sys.executable, "-m", "softmax_cli", "probs", "-o", "npy"],
+            input=text,
+            stdout=out,
+            check=True,
+            timeout=60,
+        )
+    assert np.load(target).tobytes() == piped.tobytes()
+    np.testing.assert_allclose(piped, softmax_rows(rows))
+
+
+def test_a_truncated_file_writes_its_whole_rows_then_names_the_first_missing_row(tmp_path):
+    data = saved(np.arange(40, dtype=np.float64).reshape(10, 4))
+    path = tmp_path / "cut.npy"
+    path.write_bytes(data[: len(data) - 8 * 4 * 3 - 5])  # 6 whole rows and part of one
+    for args, stdin in ((["-i", str(path)], None), ([], path.read_bytes())):
+        result = subprocess.run(
+            [sys.executable, "-m", "softmax_cli", "probs", "-o", "npy", *args],
+            input=stdin,
+            capture_output=True,
+            timeout=60,
+        )
+        assert result.returncode == 1
+        assert result.stderr.decode().strip() == (
+            "softmax: row 7: the .npy data ends early: 6 of 10 rows are complete"
+        )
+        assert np.load(io.BytesIO(result.stdout)).shape == (6, 4)
+
+
+@pytest.mark.parametrize(
+    ("array", "words"),
+    [
+        (np.zeros((2, 3, 4)), "3-D (2x3x4)"),
+        (np.array([1, "a"], dtype=object), "Python objects"),
+        (np.zeros(3, dtype=complex), "complex128 is not a float or integer"),
+        (np.zeros(3, dtype=[("a", "f8")]), "is not a float or integer"),
+    ],
+)
+def test_arrays_that_are_not_scores_are_one_line_data_errors(array, words):
+    result = run("probs", stdin=saved(array, allow_pickle=True))
+    assert result.exit_code == 1
+    assert words in result.output and len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_a_damaged_header_is_a_data_error():
+    data = saved(np.zeros((2, 2)))
+    result = run("probs", stdin=data[:9])
+    assert result.exit_code == 1 and "ends inside its header" in result.output
+    result = run("probs", stdin=data[:10] + b"{'descr': nonsense}" + data[29:])
+    assert result.exit_code == 1 and "header is damaged" in result.output
+
+
+def test_a_nan_is_placed_at_its_row():
+    array = np.ones((5, 2))
+    array[3, 1] = np.nan
+    result = run("probs", stdin=saved(array))
+    assert result.exit_code == 1
+    assert "row 4" in result.output and "column 2" in result.output
+
+
+@pytest.mark.parametrize("option", [["--delimiter", ","], ["--keep", "0"], ["--label-column", "0"]])
+def test_text_options_on_npy_input_are_usage_errors(option):
+    result = run("probs", *option, stdin=saved(np.zeros((2, 2))))
+    assert result.exit_code == 2
+    assert "a .npy array has no columns or text" in result.output
+
+
+def test_npy_output_is_refused_on_a_terminal(monkeypatch):
+    import os
+    import pty
+
+    primary, secondary = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "softmax_cli", "probs", "2", "1", "-o", "npy"],
+            stdout=secondary,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+    finally:
+        os.close(secondary)
+        os.close(primary)
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith(
+        "softmax probs: --format: npy is binary and is not written to a terminal"
+    )
+
+
+def test_only_row_commands_write_npy():
+    result = run("evaluate", "2", "1", "--labels", "0", "-o", "npy")
+    assert result.exit_code == 2
