@@ -117,6 +117,8 @@ class Accumulator:
         self.top_hits = dict.fromkeys(self.top_k, 0)
         self.brier_sum = 0.0
         self.entropy_sum = 0.0
+        # Compensated across blocks, so means over millions of rows keep their digits.
+        self._totals = {name: numerics.RunningSum() for name in ("nll", "brier", "entropy")}
         self.bin_count = np.zeros(bins, dtype=np.int64)
         self.bin_confidence = np.zeros(bins)
         self.bin_correct = np.zeros(bins)
@@ -132,7 +134,7 @@ class Accumulator:
         rows = np.arange(count)
         log_probs = numerics.log_softmax(scores, self.temperature)
         probs = numerics.softmax(scores, self.temperature)
-        self.nll_sum += float(-log_probs[rows, labels].sum())
+        self.nll_sum = self._totals["nll"].add(-log_probs[rows, labels])
 
         predicted = scores.argmax(axis=1)
         correct = predicted == labels
@@ -143,8 +145,8 @@ class Accumulator:
 
         residual = probs.copy()
         residual[rows, labels] -= 1.0
-        self.brier_sum += float(np.einsum("ij,ij->", residual, residual))
-        self.entropy_sum += float(numerics.entropy(probs).sum())
+        self.brier_sum = self._totals["brier"].add(np.einsum("ij,ij->i", residual, residual))
+        self.entropy_sum = self._totals["entropy"].add(numerics.entropy(probs))
 
         confidence = probs[rows, predicted]
         where = confidence_bins(confidence, self.bins)

@@ -326,6 +326,7 @@ def _cross_entropy_pass(
     ignore = _ignored_value(options.ignore_label, source.classes)
     feeder = RowFeeder(targets) if targets is not None else None
     weights = None if options.class_weights is None else np.asarray(options.class_weights, float)
+    loss_total, weight_total = numerics.RunningSum(), numerics.RunningSum()
     writer.start(source.classes, source.kept_names)
     for block in source.blocks:
         source.current = block
@@ -392,8 +393,8 @@ def _cross_entropy_pass(
             shown_labels = np.where(counted, truth, -1)
         predicted = scores[:count].argmax(axis=1)
         picked = np.exp(log_probs[np.arange(count), truth]) if count else np.empty(0)
-        summary.loss_sum += float(terms.losses.sum())
-        summary.weight_sum += float(terms.weights.sum())
+        summary.loss_sum = loss_total.add(terms.losses)
+        summary.weight_sum = weight_total.add(terms.weights)
         summary.correct += int(((predicted == truth) & counted).sum())
         summary.counted += int(counted.sum())
         if count:
