@@ -346,6 +346,7 @@ STARTUP_ARGS = {
     "explain": ["2", "1", "0.1", "--label", "0"],
     "evaluate": ["2,1,0.1;0.5,2,1", "--labels", "0,2"],
     "calibrate": ["2,1,0.1;0.5,2,1;1,0,3", "--labels", "0,2,0"],
+    "logsumexp": ["2", "1", "0.1"],
 }
 COMPUTING_TARGET = 1.5  # x python -c 'import numpy'
 TABLE_HELP_TARGET = 2.0

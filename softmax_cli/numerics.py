@@ -219,7 +219,7 @@ def cross_entropy_labels(
     if ignored is None:
         ignored = np.zeros(rows, dtype=bool)
     safe_labels = np.where(ignored, 0, labels)
-    weights = np.ones(classes) if class_weights is None else class_weights
+    weights = np.ones(classes, log_probs.dtype) if class_weights is None else class_weights
     target_weight = weights[safe_labels]
     picked = log_probs[np.arange(rows), safe_labels]
     losses = -_products(target_weight, picked)

@@ -340,6 +340,17 @@ SWEEP_TEMPERATURES = Option(
     convert=positive_list,
     metavar="T1,T2,...",
 )
+DTYPES = ("float64", "float32", "float16")
+DTYPE = Option(
+    "dtype",
+    ("--dtype",),
+    "Compute in this precision, as a model would: float64, float32 or float16 "
+    "(default float64). csv and json print each value's shortest form in it.",
+    convert=one_of(DTYPES),
+    default="float64",
+    metavar="TYPE",
+    choices=DTYPES,
+)
 VERSION = Option("version", ("--version",), "Print the version and exit.", action="version")
 
 _BY_TERMINAL = "default: table on a terminal, csv otherwise"
@@ -348,11 +359,22 @@ LOSS_FORMAT = format_option(SUPPORTED[Output.LOSSES], _BY_TERMINAL)
 EVALUATION_FORMAT = format_option(SUPPORTED[Output.EVALUATION], _BY_TERMINAL)
 CALIBRATION_FORMAT = format_option(SUPPORTED[Output.CALIBRATION], _BY_TERMINAL)
 EXPLAIN_FORMAT = format_option(SUPPORTED[Output.EXPLAIN], "default table, also when piped")
+VALUE_FORMAT = format_option(SUPPORTED[Output.VALUES], _BY_TERMINAL)
+ROW_REDUCTION = Option(
+    "reduction",
+    ("--reduction",),
+    "none: one value per row (default); sum: their sum, as the log-likelihood of a "
+    "sequence; mean: their mean.",
+    convert=one_of(("none", "sum", "mean")),
+    default="none",
+    metavar="HOW",
+    choices=("none", "sum", "mean"),
+)
 
 _READING = (INPUT, DELIMITER, HEADER)
 _CARRYING = (KEEP, KEY)
 _SHOWING = (PRECISION, NO_COLOR)
-_ROW_OPTIONS = (TEMPERATURE, LABEL_COLUMN, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING)
+_ROW_OPTIONS = (TEMPERATURE, DTYPE, LABEL_COLUMN, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING)
 
 
 @dataclass(frozen=True)
@@ -440,6 +462,7 @@ COMMANDS: tuple[Command, ...] = (
             WEIGHTS,
             SMOOTHING,
             TEMPERATURE,
+            DTYPE,
             *_READING,
             *_CARRYING,
             LOSS_FORMAT,
@@ -486,6 +509,28 @@ COMMANDS: tuple[Command, ...] = (
         ),
         (LABELS, LABEL_COLUMN, APPLY, BINS, *_READING, CALIBRATION_FORMAT, *_SHOWING),
         runner="calibrate",
+    ),
+    Command(
+        "logsumexp",
+        "Row-wise log sum exp(x/T): the log of softmax's normaliser.",
+        "Computed as max/T + log1p(sum of the rest after the shift), so a tiny sum past a "
+        "gap of 40 is kept. A row holding +inf gives +inf; a row of only -inf gives -inf.",
+        (
+            "softmax logsumexp 2 1 0.1",
+            'softmax logsumexp "0,-40;3,1" -o json',
+            'softmax logsumexp "2,1;0.5,3" --reduction sum',
+        ),
+        (
+            TEMPERATURE,
+            DTYPE,
+            ROW_REDUCTION,
+            LABEL_COLUMN,
+            *_READING,
+            *_CARRYING,
+            VALUE_FORMAT,
+            *_SHOWING,
+        ),
+        runner="logsumexp",
     ),
 )
 

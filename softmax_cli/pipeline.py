@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import numerics
+from . import numerics, precision
 from .errors import DataError, InternalError, RowError, SoftmaxError, UsageError
 from .labels import class_lookup, explained, label_value
 from .numerics import FloatArray
@@ -212,6 +212,7 @@ class LossOptions:
     class_weights: Sequence[float] | None = None
     label_smoothing: float = 0.0
     ignore_label: str | None = None
+    dtype: str = "float64"  # computed in this precision; reductions are summed in float64
 
 
 def _ignored_value(label: str | None, classes: Sequence[str] | None) -> float | None:
@@ -298,6 +299,11 @@ def _check_targets(targets: FloatArray, classes: int, line_at: Callable[[int], i
     return int(np.argmax(bad)) if bad.any() else None
 
 
+def _log_softmax(scores: FloatArray, options: LossOptions) -> np.ndarray:
+    """Log-softmax in the precision asked for (the core keeps the dtype it is given)."""
+    return numerics.log_softmax(precision.narrowed(scores, options.dtype), options.temperature)
+
+
 def run_cross_entropy(
     source: ScoreSource,
     options: LossOptions,
@@ -322,10 +328,12 @@ def _cross_entropy_pass(
     labels: LabelSource | None,
     targets: ScoreSource | None,
 ) -> LossSummary:
-    summary = LossSummary(reduction=options.reduction)
+    summary = LossSummary(reduction=options.reduction, dtype=options.dtype)
     ignore = _ignored_value(options.ignore_label, source.classes)
     feeder = RowFeeder(targets) if targets is not None else None
     weights = None if options.class_weights is None else np.asarray(options.class_weights, float)
+    if weights is not None:
+        weights = weights.astype(options.dtype)
     loss_total, weight_total = numerics.RunningSum(), numerics.RunningSum()
     writer.start(source.classes, source.kept_names)
     for block in source.blocks:
@@ -364,10 +372,10 @@ def _cross_entropy_pass(
                     )
             stop, error = _earliest(_bad_scores(block), short, not_probabilities)
             count = scores.shape[0] if stop is None else stop
-            log_probs = numerics.log_softmax(scores[:count], options.temperature)
+            log_probs = _log_softmax(scores[:count], options)
             terms = numerics.cross_entropy_targets(
                 log_probs,
-                target_rows[:count],
+                target_rows[:count].astype(log_probs.dtype),
                 class_weights=weights,
                 label_smoothing=options.label_smoothing,
             )
@@ -380,7 +388,7 @@ def _cross_entropy_pass(
                 block, source.classes, labels, ignore, partial=True
             )
             count = scores.shape[0] if stop is None else stop
-            log_probs = numerics.log_softmax(scores[:count], options.temperature)
+            log_probs = _log_softmax(scores[:count], options)
             terms = numerics.cross_entropy_labels(
                 log_probs,
                 label_ints[:count],
@@ -399,11 +407,13 @@ def _cross_entropy_pass(
         summary.counted += int(counted.sum())
         if count:
             details = LossDetails(
-                target_probability=picked, predicted=predicted, labels=shown_labels
+                target_probability=precision.shortest(picked),
+                predicted=predicted,
+                labels=shown_labels,
             )
             carried = _carried(block)
             writer.rows(
-                terms.losses,
+                precision.shortest(terms.losses),
                 details,
                 summary.rows,
                 None if carried is None else carried.head(count),
