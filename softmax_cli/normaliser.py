@@ -84,11 +84,13 @@ def run_logsumexp(source: ScoreSource, totals: Totals, writer: Any) -> Totals:
             except RowError as error:
                 values = compute(block.values[: error.row])
                 if values.shape[0]:
-                    writer.rows(precision.shortest(values), totals.rows, _carried(block, error.row))
+                    shown = precision.shortest(values, totals.dtype)
+                    writer.rows(shown, totals.rows, _carried(block, error.row))
                 raise _line_error(block, error) from None
+            shown = precision.shortest(values, totals.dtype)
             with np.errstate(invalid="ignore"):
-                totals.total = running.add(values)
-            writer.rows(precision.shortest(values), totals.rows, _carried(block))
+                totals.total = running.add(shown)  # of the values as written
+            writer.rows(shown, totals.rows, _carried(block))
             totals.rows += values.shape[0]
     except BaseException as error:
         raise _closed(writer, error, block) from None

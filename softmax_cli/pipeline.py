@@ -333,7 +333,7 @@ def _cross_entropy_pass(
     feeder = RowFeeder(targets) if targets is not None else None
     weights = None if options.class_weights is None else np.asarray(options.class_weights, float)
     if weights is not None:
-        weights = weights.astype(options.dtype)
+        weights = precision.narrowed(weights, options.dtype)
     loss_total, weight_total = numerics.RunningSum(), numerics.RunningSum()
     writer.start(source.classes, source.kept_names)
     for block in source.blocks:
@@ -401,19 +401,21 @@ def _cross_entropy_pass(
             shown_labels = np.where(counted, truth, -1)
         predicted = scores[:count].argmax(axis=1)
         picked = np.exp(log_probs[np.arange(count), truth]) if count else np.empty(0)
-        summary.loss_sum = loss_total.add(terms.losses)
+        # The sums are of the losses as written, so they agree with any re-summing of them.
+        losses = precision.shortest(terms.losses, options.dtype)
+        summary.loss_sum = loss_total.add(losses)
         summary.weight_sum = weight_total.add(terms.weights)
         summary.correct += int(((predicted == truth) & counted).sum())
         summary.counted += int(counted.sum())
         if count:
             details = LossDetails(
-                target_probability=precision.shortest(picked),
+                target_probability=precision.shortest(picked, options.dtype),
                 predicted=predicted,
                 labels=shown_labels,
             )
             carried = _carried(block)
             writer.rows(
-                precision.shortest(terms.losses),
+                losses,
                 details,
                 summary.rows,
                 None if carried is None else carried.head(count),

@@ -1,10 +1,16 @@
-"""Computing in float32 or float16, as a model does, and printing what that precision holds.
+"""Results for float32 or float16 models: their scores, their precision, the best answer.
 
-The core runs unchanged on narrower arrays (NumPy keeps float32 and float16
-through every step).  Its results come back as float64 values that are the
-shortest decimals of the narrow ones, so every writer prints ``0.33333334``
-for a float32 third and ``0.3333`` for a float16 one: the digits that read
-back as the same value in that precision, and no more.
+The scores are rounded to the precision first, as a model's logits are.  The
+stable algorithm then runs in float64 on those values, and each result is
+rounded once to the precision: the value nearest the exact answer that the
+precision can hold, which no float32 or float16 kernel can beat (a kernel that
+rounds ``x - max`` to float32 is already up to ``|x - max| * 2^-24`` off after
+``exp``).  What differs from a model's own output is the model's rounding.
+
+Results come back as float64 values that are the shortest decimals of the
+narrow ones, so every writer prints ``0.33333334`` for a float32 third and
+``0.3333`` for a float16 one: the digits that read back as the same value in
+that precision, and no more.
 """
 
 from __future__ import annotations
@@ -23,12 +29,13 @@ DEFAULT = "float64"
 RowFunction = Callable[[FloatArray, float], FloatArray]
 
 
-def narrowed(scores: FloatArray, dtype: str) -> np.ndarray:
-    """``scores`` rounded to ``dtype``; beyond its range a score becomes ``±inf``, as in a model."""
+def narrowed(scores: FloatArray, dtype: str) -> FloatArray:
+    """``scores`` rounded to ``dtype`` (beyond its range a score becomes ``±inf``, as in a
+    model), held as float64 for the computation."""
     if dtype == DEFAULT:
         return scores
     with np.errstate(over="ignore"):
-        return scores.astype(dtype)
+        return scores.astype(dtype).astype(np.float64)
 
 
 @cache
@@ -49,8 +56,12 @@ def _float32_decimals(values: np.ndarray) -> FloatArray:
     return decimals
 
 
-def shortest(values: np.ndarray) -> FloatArray:
-    """float64 values that print (shortest round-trip) as ``values`` print in their own dtype."""
+def shortest(values: np.ndarray, dtype: str | None = None) -> FloatArray:
+    """``values`` rounded to ``dtype`` (default: their own), as float64 values that print
+    (shortest round-trip) as they print in that dtype."""
+    if dtype is not None and values.dtype != dtype:
+        with np.errstate(over="ignore"):
+            values = values.astype(dtype)
     if values.dtype == np.float64:
         return values
     if values.dtype == np.float16:
@@ -59,11 +70,11 @@ def shortest(values: np.ndarray) -> FloatArray:
 
 
 def in_dtype(function: RowFunction, dtype: str) -> RowFunction:
-    """``function`` computed in ``dtype``; its result as ``shortest`` float64 values."""
+    """``function`` of the scores rounded to ``dtype``; its result rounded to ``dtype``."""
     if dtype == DEFAULT:
         return function
 
     def narrow(scores: FloatArray, temperature: float) -> FloatArray:
-        return shortest(function(narrowed(scores, dtype), temperature))
+        return shortest(function(narrowed(scores, dtype), temperature), dtype)
 
     return narrow
