@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from softmax_cli import numerics
+from softmax_cli import metrics, numerics
 
 RELATIVE = 1e-12
 
@@ -194,3 +194,70 @@ def test_a_running_sum_of_ten_million_rows_agrees_with_fsum_to_1e14():
         total.add(values[start : start + (1 << 14)])
     want = math.fsum(values.tolist())
     assert abs(total.value - want) <= 1e-14 * want
+
+
+def _confident_blocks(rows: int, block: int, seed: int):
+    """Blocks of 3-class scores and labels: mostly confident and right, some wrong."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, rows, block):
+        count = min(block, rows - start)
+        scores = rng.normal(0, 1, (count, 3)) * 10.0 ** rng.uniform(-1, 1.7, (count, 1))
+        yield scores, rng.integers(0, 3, count)
+
+
+def _per_row_sums(blocks) -> tuple[metrics.Report, float, float, int]:
+    """Evaluate's report over the blocks, and fsum of the per-row NLL and Brier."""
+    accumulator = metrics.Accumulator()
+    nll_rows, brier_rows = [], []
+    rows = 0
+    for scores, labels in blocks:
+        accumulator.add(scores, labels)
+        picked = np.arange(labels.size), labels
+        nll_rows.append(-numerics.log_softmax(scores)[picked])
+        residual = numerics.softmax(scores)
+        residual[picked] -= 1.0
+        brier_rows.append((residual**2).sum(axis=1))
+        rows += labels.size
+    nll, brier = np.concatenate(nll_rows), np.concatenate(brier_rows)
+    return accumulator.report(), math.fsum(nll), math.fsum(brier), rows
+
+
+def test_evaluates_nll_and_brier_agree_with_fsum_of_the_rows_to_1e14():
+    report, nll, brier, rows = _per_row_sums(_confident_blocks(200_000, 16384, 8))
+    assert report.nll == pytest.approx(nll / rows, rel=1e-14, abs=0)
+    assert report.brier == pytest.approx(brier / rows, rel=1e-14, abs=0)
+
+
+def test_one_huge_loss_then_many_small_ones_keep_their_digits():
+    # A running float sum near 1e6 rounds each small row to 1.2e-10: 1.5e-13 off by the end.
+    huge = (np.array([[1e6, 0.0, 0.0]]), np.array([1]))
+    small = [(np.array([[1.0, 0.7, 0.0]]), np.array([0]))] * 5000
+    report, nll, _, rows = _per_row_sums([huge, *small])
+    assert report.nll == pytest.approx(nll / rows, rel=1e-14, abs=0)
+
+
+@pytest.mark.slow
+def test_evaluates_nll_and_brier_over_ten_million_rows_agree_with_fsum_to_1e14():
+    report, nll, brier, rows = _per_row_sums(_confident_blocks(10_000_000, 16384, 9))
+    assert rows == 10_000_000
+    assert report.nll == pytest.approx(nll / rows, rel=1e-14, abs=0)
+    assert report.brier == pytest.approx(brier / rows, rel=1e-14, abs=0)
+
+
+def test_cross_entropys_sum_and_mean_agree_with_fsum_of_its_rows(tmp_path):
+    from typer.testing import CliRunner
+
+    from softmax_cli.cli import app
+
+    blocks = list(_confident_blocks(30_000, 30_000, 10))
+    scores, labels = blocks[0]
+    path = tmp_path / "scores.csv"
+    np.savetxt(path, np.column_stack([scores, labels]), delimiter=",", fmt="%.17g")
+    common = ["xent", "-i", str(path), "--label-column", "3", "-o", "csv", "--no-header"]
+    runner = CliRunner()
+    rows = [float(v) for v in runner.invoke(app, [*common, "--reduction", "none"]).stdout.split()]
+    [total] = runner.invoke(app, [*common, "--reduction", "sum"]).stdout.split()
+    [mean] = runner.invoke(app, [*common, "--reduction", "mean"]).stdout.split()
+    assert len(rows) == 30_000
+    assert float(total) == pytest.approx(math.fsum(rows), rel=1e-14, abs=0)
+    assert float(mean) == pytest.approx(math.fsum(rows) / len(rows), rel=1e-14, abs=0)
