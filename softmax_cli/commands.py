@@ -369,6 +369,8 @@ def logsumexp(run: Invocation) -> None:
         )
         run_logsumexp(source, totals, writer)
         out.flush()
+    if totals.rows == 0 and run.reduction == "mean":
+        say("softmax: warning: there are no rows, so the mean is NaN")
 
 
 RUNNERS: dict[str, Callable[[Invocation], Any]] = {

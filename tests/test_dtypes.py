@@ -192,3 +192,14 @@ def test_cross_entropy_writes_its_reduced_loss_in_the_dtype():
         run("xent", "2,1,0.1;0,-3,-3", "-l", "0,1", "--dtype", "float16", "-o", "csv").stdout
     )
     assert float(text) == float(str(np.float16(text)))
+
+
+@pytest.mark.parametrize("command", ["probs", "logprobs", "cross-entropy", "logsumexp"])
+@pytest.mark.parametrize("value", ["float8", "double", ""])
+def test_an_unknown_dtype_is_a_usage_error(command, value):
+    result = run(command, "1", "2", "--labels", "0", "--dtype", value)
+    if command not in ("cross-entropy",):
+        result = run(command, "1", "2", "--dtype", value)
+    assert result.exit_code == 2
+    assert f"softmax {command}: --dtype:" in result.stderr
+    assert "Traceback" not in result.stderr

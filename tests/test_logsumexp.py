@@ -206,3 +206,10 @@ def test_a_closed_pipe_ends_quietly():
     )
     assert head.returncode == 0
     assert b"Traceback" not in head.stderr and head.stderr == b""
+
+
+def test_the_mean_of_no_rows_is_nan_with_a_warning():
+    result = run("--reduction", "mean", "-o", "csv", stdin="a,b\n")
+    assert result.exit_code == 0
+    assert result.stdout == "nan\n"
+    assert "warning: there are no rows, so the mean is NaN" in result.stderr
