@@ -41,7 +41,7 @@ def _shifted(scores: FloatArray, temperature: float) -> tuple[FloatArray, IntArr
     """Return ``(x - max x) / T`` and each row's first arg-max.
 
     Shifting first keeps tiny ``T`` from overflowing.  The arg-max is where the
-    shifted row is exactly 0; ``_log_norm`` leaves that one term out of its sum.
+    shifted row is exactly 0; ``_rest`` leaves that one term out of its sum.
     """
     top = scores.argmax(axis=1)
     row_max = np.take_along_axis(scores, top[:, np.newaxis], axis=1)
@@ -112,7 +112,7 @@ def log_softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
     if limit_rows.any():
         mask = positive[limit_rows]
         share = 0.0 - np.log(mask.sum(axis=1, keepdims=True))  # 0.0, not -0.0, for one
-        shifted[limit_rows] = np.where(mask, share, -np.inf).astype(shifted.dtype)
+        shifted[limit_rows] = np.where(mask, share, -np.inf)
     return shifted
 
 
@@ -219,7 +219,7 @@ def cross_entropy_labels(
     if ignored is None:
         ignored = np.zeros(rows, dtype=bool)
     safe_labels = np.where(ignored, 0, labels)
-    weights = np.ones(classes, log_probs.dtype) if class_weights is None else class_weights
+    weights = np.ones(classes) if class_weights is None else class_weights
     target_weight = weights[safe_labels]
     picked = log_probs[np.arange(rows), safe_labels]
     losses = -_products(target_weight, picked)

@@ -212,7 +212,7 @@ class LossOptions:
     class_weights: Sequence[float] | None = None
     label_smoothing: float = 0.0
     ignore_label: str | None = None
-    dtype: str = "float64"  # computed in this precision; reductions are summed in float64
+    dtype: str = "float64"  # scores and losses rounded to this precision; sums in float64
 
 
 def _ignored_value(label: str | None, classes: Sequence[str] | None) -> float | None:
@@ -300,7 +300,7 @@ def _check_targets(targets: FloatArray, classes: int, line_at: Callable[[int], i
 
 
 def _log_softmax(scores: FloatArray, options: LossOptions) -> np.ndarray:
-    """Log-softmax in the precision asked for (the core keeps the dtype it is given)."""
+    """Log-softmax of the scores rounded to the precision asked for (``precision.py``)."""
     return numerics.log_softmax(precision.narrowed(scores, options.dtype), options.temperature)
 
 
@@ -375,7 +375,7 @@ def _cross_entropy_pass(
             log_probs = _log_softmax(scores[:count], options)
             terms = numerics.cross_entropy_targets(
                 log_probs,
-                target_rows[:count].astype(log_probs.dtype),
+                target_rows[:count],
                 class_weights=weights,
                 label_smoothing=options.label_smoothing,
             )
