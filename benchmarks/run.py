@@ -528,6 +528,7 @@ STARTUP_ARGS = {
     "sparsemax": ["2", "1", "0.1"],
     "entmax": ["--alpha", "1.5", "2", "1", "0.1"],
     "hsoftmax": ["--tree", str(HERE.parent / "examples" / "animals.tree"), "0.5", "-1", "2"],
+    "logsumexp": ["2", "1", "0.1"],
 }
 COMPUTING_TARGET = 1.5  # x python -c 'import numpy'
 TABLE_HELP_TARGET = 2.0

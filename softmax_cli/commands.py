@@ -152,16 +152,18 @@ def write_rows(
     temperature: float,
     precision: int | None,
     no_color: bool,
+    dtype: str = "float64",
 ) -> None:
-    """Compute softmax or log-softmax of every row and write it in one format."""
+    """Compute softmax or log-softmax of every row (in ``dtype``) and write it in one format."""
     from .numerics import operation_function
     from .pipeline import run_rows
+    from .precision import in_dtype
     from .writers import RowSettings, make_row_writer
 
     settings = RowSettings(operation, temperature, precision, source.single_vector)
     out = stdout_bytes()
     writer = make_row_writer(output, out, settings, no_color=no_color)
-    run_rows(source, operation_function(operation), temperature, writer)
+    run_rows(source, in_dtype(operation_function(operation), dtype), temperature, writer)
     out.flush()
 
 
@@ -211,6 +213,7 @@ def rows(run: Invocation) -> None:
             temperature=run.temperature,
             precision=run.precision,
             no_color=run.no_color,
+            dtype=run.dtype,
         )
 
 
@@ -297,6 +300,7 @@ def cross_entropy(run: Invocation) -> None:
         class_weights=run.weights,
         label_smoothing=run.label_smoothing,
         ignore_label=run.ignore_label,
+        dtype=run.dtype,
     )
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(score_source(run, run.label_column))
@@ -525,6 +529,26 @@ def _beyond(name: str, run: Invocation) -> None:
     getattr(beyond, name)(run, _front())
 
 
+def logsumexp(run: Invocation) -> None:
+    from .normaliser import Totals, make_value_writer, run_logsumexp
+
+    totals = Totals(reduction=run.reduction, temperature=run.temperature, dtype=run.dtype)
+    with score_source(run, run.label_column) as source:
+        out = stdout_bytes()
+        writer = make_value_writer(
+            output_format(run),
+            out,
+            run.reduction,
+            run.precision,
+            temperature=run.temperature,
+            no_color=run.no_color,
+        )
+        run_logsumexp(source, totals, writer)
+        out.flush()
+    if totals.rows == 0 and run.reduction == "mean":
+        say("softmax: warning: there are no rows, so the mean is NaN")
+
+
 RUNNERS: dict[str, Callable[[Invocation], Any]] = {
     "rows": rows,
     "cross_entropy": cross_entropy,
@@ -535,4 +559,5 @@ RUNNERS: dict[str, Callable[[Invocation], Any]] = {
     "sample": sample,
     "sparse": lambda run: _beyond("sparse", run),
     "hsoftmax": lambda run: _beyond("hsoftmax", run),
+    "logsumexp": logsumexp,
 }

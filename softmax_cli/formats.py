@@ -52,6 +52,7 @@ class Output(str, Enum):
     EVALUATION = "evaluation"
     CALIBRATION = "calibration"
     EXPLAIN = "explain"
+    VALUES = "values"  # one number per row: logsumexp
 
 
 #: Every format, in the order ``--help`` lists them.
@@ -71,6 +72,7 @@ SUPPORTED: dict[Output, tuple[Format, ...]] = {
     Output.EVALUATION: EVALUATION_FORMATS,
     Output.CALIBRATION: CALIBRATION_FORMATS,
     Output.EXPLAIN: EXPLAIN_FORMATS,
+    Output.VALUES: tuple(Format),
 }
 
 

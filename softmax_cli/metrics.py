@@ -200,6 +200,8 @@ class Accumulator:
         self.top_hits = dict.fromkeys(self.top_k, 0.0)
         self.brier_sum = 0.0
         self.entropy_sum = 0.0
+        # Compensated across blocks, so means over millions of rows keep their digits.
+        self._totals = {name: numerics.RunningSum() for name in ("nll", "brier", "entropy")}
         self.bin_count = np.zeros(bins, dtype=np.int64)
         self.bin_weight = np.zeros(bins)
         self.bin_confidence = np.zeros(bins)
@@ -223,11 +225,14 @@ class Accumulator:
         def total(values: FloatArray) -> float:
             return float(values.sum() if weights is None else values @ weights)
 
+        def weighed(values: FloatArray) -> FloatArray:
+            return values if weights is None else values * weights
+
         rows = np.arange(count)
         log_probs = numerics.log_softmax(scores, self.temperature)
         probs = numerics.softmax(scores, self.temperature)
         self.weight_sum += count if weights is None else float(weights.sum())
-        self.nll_sum += -total(log_probs[rows, labels])
+        self.nll_sum = self._totals["nll"].add(weighed(-log_probs[rows, labels]))
 
         predicted = scores.argmax(axis=1)
         correct = predicted == labels
@@ -238,11 +243,10 @@ class Accumulator:
 
         residual = probs.copy()
         residual[rows, labels] -= 1.0
-        if weights is None:
-            self.brier_sum += float(np.einsum("ij,ij->", residual, residual))
-        else:
-            self.brier_sum += total(np.einsum("ij,ij->i", residual, residual))
-        self.entropy_sum += total(numerics.entropy(probs))
+        self.brier_sum = self._totals["brier"].add(
+            weighed(np.einsum("ij,ij->i", residual, residual))
+        )
+        self.entropy_sum = self._totals["entropy"].add(weighed(numerics.entropy(probs)))
 
         confidence = probs[rows, predicted]
         if self.binning == "mass":

@@ -5,6 +5,7 @@ Every function works row-wise on a 2-D array ``(rows, classes)``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,17 +22,6 @@ IntArray = NDArray[np.intp]
 #: short row costs per row, a ufunc over whole columns costs per block.  Below 8
 #: values NumPy adds a row left to right, so the sums are the same to the bit.
 NARROW = 8
-
-
-def _row_max(scores: FloatArray) -> FloatArray:
-    """The maximum of each row, as a column ``(rows, 1)``."""
-    width = scores.shape[1]
-    if not 2 <= width < NARROW:
-        return scores.max(axis=1, keepdims=True)
-    out = np.maximum(scores[:, 0], scores[:, 1])
-    for column in range(2, width):
-        np.maximum(out, scores[:, column], out=out)
-    return out[:, np.newaxis]
 
 
 def _row_sum(values: FloatArray) -> FloatArray:
@@ -67,9 +57,32 @@ def check_rows(scores: FloatArray) -> None:
         raise RowError(row, "every score is -inf, so no class is possible")
 
 
-def _shifted(scores: FloatArray, temperature: float) -> FloatArray:
-    """Return ``(x - max x) / T``; shifting first keeps tiny ``T`` from overflowing."""
-    row_max = _row_max(scores)
+def _row_top(scores: FloatArray) -> tuple[FloatArray, IntArray]:
+    """Each row's maximum, as a column ``(rows, 1)``, and its first arg-max.
+
+    Below ``NARROW`` classes a column at a time: per-row reductions cost more
+    than the arithmetic on short rows.
+    """
+    width = scores.shape[1]
+    if not 2 <= width < NARROW:
+        top = scores.argmax(axis=1)
+        return np.take_along_axis(scores, top[:, np.newaxis], axis=1), top
+    best = scores[:, 0].copy()
+    top = np.zeros(scores.shape[0], dtype=np.intp)
+    for column in range(1, width):
+        values = scores[:, column]
+        top[values > best] = column  # strictly greater: the first of a tie stays
+        np.maximum(best, values, out=best)
+    return best[:, np.newaxis], top
+
+
+def _shifted(scores: FloatArray, temperature: float) -> tuple[FloatArray, IntArray]:
+    """Return ``(x - max x) / T`` and each row's first arg-max.
+
+    Shifting first keeps tiny ``T`` from overflowing.  The arg-max is where the
+    shifted row is exactly 0; ``_rest`` leaves that one term out of its sum.
+    """
+    row_max, top = _row_top(scores)
     # Rows with a +inf maximum are replaced later; keep their shift finite here.
     row_max[~np.isfinite(row_max)] = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -82,7 +95,18 @@ def _shifted(scores: FloatArray, temperature: float) -> FloatArray:
             if lost.any():
                 scaled = scores / temperature - row_max / temperature
                 shifted[lost] = scaled[lost]
-    return shifted
+    return shifted, top
+
+
+def _rest(exps: FloatArray, top: IntArray) -> FloatArray:
+    """``sum_{j != argmax} exp(z_j)`` per row (a column); zeroes the arg-max term of ``exps``.
+
+    The arg-max term is exactly 1, so ``log sum = log1p(rest)`` keeps every digit
+    of a tiny ``rest`` that ``log(1 + rest)`` would round away.  A tie for the
+    maximum stays in ``rest`` as another exact 1.
+    """
+    exps[np.arange(exps.shape[0]), top] = 0.0  # the caller's temporary: no copy
+    return _row_sum(exps)
 
 
 def _infinite_rows(scores: FloatArray) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
@@ -100,7 +124,7 @@ def softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
     equally among their ``+inf`` entries (the limit of growing scores).
     """
     check_rows(scores)
-    shifted = _shifted(scores, temperature)
+    shifted, _ = _shifted(scores, temperature)
     # Rows holding +inf overflow here; they are replaced by their limit below.
     with np.errstate(invalid="ignore", under="ignore", over="ignore"):
         np.exp(shifted, out=shifted)
@@ -113,15 +137,16 @@ def softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
 
 
 def log_softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
-    """Row-wise ``(x - max)/T - log sum exp((x - max)/T)``, never ``log(softmax)``.
+    """Row-wise ``z - log1p(sum_{j != argmax} exp z_j)`` with ``z = (x - max)/T``.
 
-    Computed directly so a log-probability stays finite where the probability
-    underflows to 0 (``[1000, 0]`` gives ``[0, -1000]``).
+    Never ``log(softmax)``: a log-probability stays finite where the probability
+    underflows to 0 (``[1000, 0]`` gives ``[0, -1000]``).  ``log1p`` keeps the
+    top class's tiny log-probability (``[0, -40]`` gives ``-4.248e-18``, not 0).
     """
     check_rows(scores)
-    shifted = _shifted(scores, temperature)
+    shifted, top = _shifted(scores, temperature)
     with np.errstate(invalid="ignore", under="ignore", divide="ignore", over="ignore"):
-        log_norm = np.log(_row_sum(np.exp(shifted)))
+        log_norm = np.log1p(_rest(np.exp(shifted), top))
         shifted -= log_norm
     positive, limit_rows = _infinite_rows(scores)
     if limit_rows.any():
@@ -129,6 +154,70 @@ def log_softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
         share = 0.0 - np.log(mask.sum(axis=1, keepdims=True))  # 0.0, not -0.0, for one
         shifted[limit_rows] = np.where(mask, share, -np.inf)
     return shifted
+
+
+def logsumexp(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
+    """Row-wise ``log sum exp(x/T)`` as ``max/T + log1p(sum_{j != argmax} exp z_j)``.
+
+    A row holding ``+inf`` gives ``+inf``; a row of only ``-inf`` gives ``-inf``
+    (the sum is 0, not an error).  NaN is a RowError, as everywhere.
+    """
+    if scores.shape[1] == 0:
+        raise RowError(0, "no scores")
+    nan_rows = np.isnan(scores).any(axis=1)
+    if nan_rows.any():
+        row = int(np.argmax(nan_rows))
+        column = int(np.argmax(np.isnan(scores[row])))
+        raise RowError(row, "NaN is not a score", column=column + 1)
+    shifted, top = _shifted(scores, temperature)
+    row_max = np.take_along_axis(scores, top[:, np.newaxis], axis=1)[:, 0]
+    with np.errstate(invalid="ignore", under="ignore", over="ignore"):
+        rest = _rest(np.exp(shifted), top)[:, 0]
+        result = row_max / temperature + np.log1p(rest)
+    result[~np.isfinite(row_max)] = row_max[~np.isfinite(row_max)]
+    return result
+
+
+def top_complement(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
+    """Row-wise ``1 - max p`` as ``rest / (1 + rest)``: accurate where ``1 - p`` would give 0.
+
+    The probability that the arg-max is wrong, e.g. ``4.248e-18`` for ``[0, -40]``.
+    Rows holding ``+inf`` give ``1 - 1/(number of +inf entries)``.
+    """
+    check_rows(scores)
+    shifted, top = _shifted(scores, temperature)
+    with np.errstate(invalid="ignore", under="ignore", over="ignore"):
+        rest = _rest(np.exp(shifted), top)[:, 0]
+        result = rest / (1.0 + rest)
+    positive, limit_rows = _infinite_rows(scores)
+    if limit_rows.any():
+        result[limit_rows] = 1.0 - 1.0 / positive[limit_rows].sum(axis=1)
+    return result
+
+
+class RunningSum:
+    """A sum over blocks: each block summed pairwise (``np.sum``), the block sums added
+    with Neumaier's compensation, so a mean over 10^7 rows keeps every digit that
+    ``math.fsum`` of the rows would."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.compensation = 0.0
+
+    def add(self, values: FloatArray) -> float:
+        """Fold in a block's values; return the sum so far."""
+        part = float(np.sum(values, dtype=np.float64))
+        total = self.total + part
+        if abs(self.total) >= abs(part):
+            self.compensation += (self.total - total) + part
+        else:
+            self.compensation += (part - total) + self.total
+        self.total = total
+        return self.value
+
+    @property
+    def value(self) -> float:
+        return self.total + self.compensation if math.isfinite(self.total) else self.total
 
 
 def operation_function(operation: Operation | str) -> Callable[[FloatArray, float], FloatArray]:

@@ -515,7 +515,20 @@ DTYPES = ("float64", "float32", "float16")
 DTYPE = Option(
     "dtype",
     ("--dtype",),
-    "Compute in float64, float32 or float16 (default float64), as a model does.",
+    "Precision, as a model would use: float64, float32 or float16 (default float64). "
+    "Scores are rounded to it and each result is the exact answer rounded once to it; "
+    "csv and json print each value's shortest form in it.",
+    convert=one_of(DTYPES),
+    default="float64",
+    metavar="TYPE",
+    choices=DTYPES,
+)
+# explain computes every step in the precision, to show what a model's arithmetic does.
+EXPLAIN_DTYPE = Option(
+    "dtype",
+    ("--dtype",),
+    "Compute every step in float64, float32 or float16 (default float64), as a model's "
+    "arithmetic does: where the naive formula overflows, what rounds to 0.",
     convert=one_of(DTYPES),
     default="float64",
     metavar="TYPE",
@@ -592,11 +605,22 @@ LOSS_FORMAT = format_option(SUPPORTED[Output.LOSSES], _BY_TERMINAL)
 EVALUATION_FORMAT = format_option(SUPPORTED[Output.EVALUATION], _BY_TERMINAL)
 CALIBRATION_FORMAT = format_option(SUPPORTED[Output.CALIBRATION], _BY_TERMINAL)
 EXPLAIN_FORMAT = format_option(SUPPORTED[Output.EXPLAIN], "default table, also when piped")
+VALUE_FORMAT = format_option(SUPPORTED[Output.VALUES], _BY_TERMINAL)
+ROW_REDUCTION = Option(
+    "reduction",
+    ("--reduction",),
+    "none: one value per row (default); sum: their sum, as the log-likelihood of a "
+    "sequence; mean: their mean.",
+    convert=one_of(("none", "sum", "mean")),
+    default="none",
+    metavar="HOW",
+    choices=("none", "sum", "mean"),
+)
 
 _READING = (INPUT, DELIMITER, HEADER, CLASSES)
 _CARRYING = (KEEP, KEY)
 _SHOWING = (PRECISION, NO_COLOR)
-_ROW_OPTIONS = (TEMPERATURE, LABEL_COLUMN, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING)
+_ROW_OPTIONS = (TEMPERATURE, DTYPE, LABEL_COLUMN, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING)
 
 
 @dataclass(frozen=True)
@@ -686,6 +710,7 @@ COMMANDS: tuple[Command, ...] = (
             SAMPLE_WEIGHT_COLUMN,
             SAMPLE_WEIGHTS,
             TEMPERATURE,
+            DTYPE,
             *_READING,
             *_CARRYING,
             LOSS_FORMAT,
@@ -713,7 +738,7 @@ COMMANDS: tuple[Command, ...] = (
             SWEEP,
             SWEEP_TEMPERATURES,
             ONLINE,
-            DTYPE,
+            EXPLAIN_DTYPE,
             FILTER_TOP_K,
             FILTER_TOP_P,
             FILTER_MIN_P,
@@ -825,6 +850,28 @@ COMMANDS: tuple[Command, ...] = (
             *_SHOWING,
         ),
         runner="calibrate",
+    ),
+    Command(
+        "logsumexp",
+        "Row-wise log sum exp(x/T): the log of softmax's normaliser.",
+        "Computed as max/T + log1p(sum of the rest after the shift), so a tiny sum past a "
+        "gap of 40 is kept. A row holding +inf gives +inf; a row of only -inf gives -inf.",
+        (
+            "softmax logsumexp 2 1 0.1",
+            'softmax logsumexp "0,-40;3,1" -o json',
+            'softmax logsumexp "2,1;0.5,3" --reduction sum',
+        ),
+        (
+            TEMPERATURE,
+            DTYPE,
+            ROW_REDUCTION,
+            LABEL_COLUMN,
+            *_READING,
+            *_CARRYING,
+            VALUE_FORMAT,
+            *_SHOWING,
+        ),
+        runner="logsumexp",
     ),
 )
 

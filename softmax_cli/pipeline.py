@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import numerics
+from . import numerics, precision
 from .errors import DataError, InternalError, RowError, SoftmaxError, UsageError
 from .labels import class_lookup, explained, label_value
 from .numerics import FloatArray
@@ -216,6 +216,7 @@ class LossOptions:
     class_weights: Sequence[float] | None = None
     label_smoothing: float = 0.0
     ignore_label: str | None = None
+    dtype: str = "float64"  # scores and losses rounded to this precision; sums in float64
 
 
 def _ignored_value(label: str | None, classes: Sequence[str] | None) -> float | None:
@@ -315,6 +316,11 @@ def _sample_weights(
     return row_weights, stop, error
 
 
+def _log_softmax(scores: FloatArray, options: LossOptions) -> np.ndarray:
+    """Log-softmax of the scores rounded to the precision asked for (``precision.py``)."""
+    return numerics.log_softmax(precision.narrowed(scores, options.dtype), options.temperature)
+
+
 def run_cross_entropy(
     source: ScoreSource,
     options: LossOptions,
@@ -346,11 +352,14 @@ def _cross_entropy_pass(
     targets: ScoreSource | None,
     sample_weights: WeightSource | None = None,
 ) -> LossSummary:
-    summary = LossSummary(reduction=options.reduction)
+    summary = LossSummary(reduction=options.reduction, dtype=options.dtype)
     sample_weight_sum = 0.0
     ignore = _ignored_value(options.ignore_label, source.classes)
     feeder = RowFeeder(targets) if targets is not None else None
     weights = None if options.class_weights is None else np.asarray(options.class_weights, float)
+    if weights is not None:
+        weights = precision.narrowed(weights, options.dtype)
+    loss_total, weight_total = numerics.RunningSum(), numerics.RunningSum()
     writer.start(source.classes, source.kept_names)
     for block in source.blocks:
         source.current = block
@@ -389,7 +398,7 @@ def _cross_entropy_pass(
             stop, error = _earliest(_bad_scores(block), short, not_probabilities)
             row_weights, stop, error = _sample_weights(sample_weights, block, (stop, error))
             count = scores.shape[0] if stop is None else stop
-            log_probs = numerics.log_softmax(scores[:count], options.temperature)
+            log_probs = _log_softmax(scores[:count], options)
             terms = numerics.cross_entropy_targets(
                 log_probs,
                 target_rows[:count],
@@ -406,7 +415,7 @@ def _cross_entropy_pass(
             )
             row_weights, stop, error = _sample_weights(sample_weights, block, (stop, error))
             count = scores.shape[0] if stop is None else stop
-            log_probs = numerics.log_softmax(scores[:count], options.temperature)
+            log_probs = _log_softmax(scores[:count], options)
             terms = numerics.cross_entropy_labels(
                 log_probs,
                 label_ints[:count],
@@ -423,17 +432,21 @@ def _cross_entropy_pass(
             sample_weight_sum += float(used[counted].sum())
         predicted = scores[:count].argmax(axis=1)
         picked = np.exp(log_probs[np.arange(count), truth]) if count else np.empty(0)
-        summary.loss_sum += float(terms.losses.sum())
-        summary.weight_sum += float(terms.weights.sum())
+        # The sums are of the losses as written, so they agree with any re-summing of them.
+        losses = precision.shortest(terms.losses, options.dtype)
+        summary.loss_sum = loss_total.add(losses)
+        summary.weight_sum = weight_total.add(terms.weights)
         summary.correct += int(((predicted == truth) & counted).sum())
         summary.counted += int(counted.sum())
         if count:
             details = LossDetails(
-                target_probability=picked, predicted=predicted, labels=shown_labels
+                target_probability=precision.shortest(picked, options.dtype),
+                predicted=predicted,
+                labels=shown_labels,
             )
             carried = _carried(block)
             writer.rows(
-                terms.losses,
+                losses,
                 details,
                 summary.rows,
                 None if carried is None else carried.head(count),

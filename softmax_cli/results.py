@@ -29,6 +29,7 @@ class LossSummary:
     counted: int = 0
     #: Sample weights were given and every counted row's was 0.
     zero_sample_weight: bool = False
+    dtype: str = "float64"  # the precision of the losses; the sums are float64 and compensated
 
     @property
     def mean(self) -> float:
@@ -36,7 +37,16 @@ class LossSummary:
 
     @property
     def loss(self) -> float:
-        return self.loss_sum if self.reduction == "sum" else self.mean
+        """The reduced loss, rounded once to the precision the losses were computed in."""
+        value = self.loss_sum if self.reduction == "sum" else self.mean
+        if self.dtype == "float64":
+            return value
+        import numpy as np
+
+        from .precision import shortest
+
+        with np.errstate(over="ignore"):
+            return float(shortest(np.asarray(value, dtype=self.dtype)))
 
     @property
     def accuracy(self) -> float:
