@@ -98,6 +98,11 @@ def _shifted(scores: FloatArray, temperature: float) -> tuple[FloatArray, IntArr
     return shifted, top
 
 
+def shifted(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
+    """``(x - max x) / T`` per row: the scores every method of this package starts from."""
+    return _shifted(scores, temperature)[0]
+
+
 def _rest(exps: FloatArray, top: IntArray) -> FloatArray:
     """``sum_{j != argmax} exp(z_j)`` per row (a column); zeroes the arg-max term of ``exps``.
 

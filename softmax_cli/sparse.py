@@ -35,7 +35,7 @@ class Thresholds:
 def _prepared(scores: FloatArray, temperature: float) -> tuple[FloatArray, np.ndarray]:
     """Checked rows shifted so their maximum is 0 and divided by ``T``; and the +inf rows."""
     numerics.check_rows(scores)
-    shifted = numerics._shifted(scores, temperature)
+    shifted = numerics.shifted(scores, temperature)
     positive = scores == np.inf
     limit_rows = positive.any(axis=1)
     return shifted, limit_rows
@@ -193,7 +193,7 @@ def entmax_loss(
     if alpha == 1.0:
         log_probs = numerics.log_softmax(scores, temperature)
         return -log_probs[rows, labels], probs[rows, labels]
-    z = numerics._shifted(scores, temperature)
+    z = numerics.shifted(scores, temperature)
     limit_rows = (scores == np.inf).any(axis=1)
     z[limit_rows] = np.where(scores[limit_rows] == np.inf, 0.0, -np.inf)
     with np.errstate(invalid="ignore"):

@@ -254,7 +254,8 @@ def test_tab_answered_without_typer_offers_what_typer_offers(monkeypatch, capsys
         monkeypatch.setenv("COMP_CWORD", str(index))
         typer_main([])
         typer = [word for word in capsys.readouterr().out.splitlines() if word]
-        assert fast == typer, line
+        # bash sorts what it offers; Click's own order of -h and --help varies between runs.
+        assert sorted(fast) == sorted(typer), line
     assert answered > 100
 
 

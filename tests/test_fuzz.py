@@ -45,7 +45,7 @@ PLACE = re.compile(r"\b(line|argument|row|column|value) \d+")
 PLACELESS_DATA_ERRORS = re.compile(
     r"--labels gives \d+ labels for \d+ rows|the targets have more rows|every score is -inf"
     # The input as a whole is not text, or its compression or UTF-16/32 is damaged.
-    r"|input is not text|input is a NumPy"
+    r"|input is not text|input is a NumPy|\.npy file: "
     r"|input is (gzip|bz2|xz|UTF-\S+) but|not valid (gzip|bz2|xz)"
     # Both headers name the classes, and the names differ: a whole-file mismatch.
     r"|its classes \(.*\) are not the scores'"
