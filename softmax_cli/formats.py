@@ -72,7 +72,7 @@ SUPPORTED: dict[Output, tuple[Format, ...]] = {
     Output.EVALUATION: EVALUATION_FORMATS,
     Output.CALIBRATION: CALIBRATION_FORMATS,
     Output.EXPLAIN: EXPLAIN_FORMATS,
-    Output.VALUES: tuple(Format),
+    Output.VALUES: _TEXT_FORMATS,
 }
 
 

@@ -47,3 +47,13 @@ def test_npy_output_is_an_array_or_a_usage_error(command: options.Command, loss:
     array = np.load(io.BytesIO(result.stdout_bytes), allow_pickle=False)
     assert array.dtype == np.float64
     assert np.isclose(array.sum(), 1.0) or command.name == "logprobs"
+
+
+@pytest.mark.parametrize("command", options.COMMANDS, ids=lambda command: command.name)
+@pytest.mark.parametrize("document", ["markdown", "latex"])
+def test_only_explain_writes_documents(command: options.Command, document: str) -> None:
+    result = run(command.name, *ARGS.get(command.name, []), "2", "1", "0.1", "-o", document)
+    if command.name == "explain":
+        assert result.exit_code == 0, result.stderr
+    else:
+        assert_usage_error(result)
