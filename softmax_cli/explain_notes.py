@@ -468,8 +468,8 @@ def _temperature_note(steps: dict[str, Any], w: Numbers) -> Note:
                 else "Every score that is not masked is the max"
             )
             + ", so there are no gaps for "
-            f"{formula(f'T = {w.g(t)}')} to {'stretch' if t < 1 else 'shrink'}: every such "
-            "class keeps the same probability whatever the temperature."
+            f"{formula(f'T = {w.g(t)}')} to {'stretch' if t < 1 else 'shrink'}: the "
+            "distribution over them stays uniform whatever the temperature."
         )
     elif t < 1:
         effect = (
@@ -651,9 +651,13 @@ def _probability_note(steps: dict[str, Any], w: Numbers) -> Note:
     if k > 1:
         live = k - len(masked)
         if masked:
+            over = (
+                "all on the one class that is not masked"
+                if live == 1
+                else f"uniform over the {live} classes that are not masked"
+            )
             entropy += (
-                f" (at most {formula(f'log {live} = ' + w.n(steps['unmasked_entropy']))}, "
-                f"uniform over the {live} classes that are not masked)"
+                f" (at most {formula(f'log {live} = ' + w.n(steps['unmasked_entropy']))}, {over})"
             )
         else:
             entropy += (
@@ -808,23 +812,25 @@ def _gradient_note(steps: dict[str, Any], w: Numbers) -> Note:
     gz = _listed(steps, steps["gradient_z"], w, f"p - {y}")
     text = (
         f"{formula(f'∂L/∂z = p - {y}')} = {gz}, where {what}. {origin} Its entries add up to "
-        "0, so a step along it never changes the sum of the scores."
+        "0, so a step along it never changes the sum of the scores"
+        f"{_inexact_sum(steps, w, 'the entries here add up to ' + formula('{excess}'))}."
     )
     if t == 1:
         text += (
-            f" With {formula('T = 1')}, z is x minus a constant, so this is also "
-            f"{formula('∂L/∂x')}."
+            f" With {formula('T = 1')}, {formula('z')} is {formula('x')} minus a constant, so "
+            f"this is also {formula('∂L/∂x')}."
         )
     else:
         gx = _listed(steps, steps["gradient"], w, f"(p - {y})/T")
         text += (
-            f" That is with respect to z; with respect to the raw scores x divide by "
-            f"{formula(f'T = {w.g(t)}')}: {formula(f'∂L/∂x = (p - {y})/T')} = {gx}."
+            f" That is with respect to {formula('z')}; with respect to the raw scores "
+            f"{formula('x')} divide by {formula(f'T = {w.g(t)}')}: "
+            f"{formula(f'∂L/∂x = (p - {y})/T')} = {gx}."
         )
     if "label" in steps:
         c = name(names[steps["label"]])
         text += (
-            f" So a gradient-descent step of size {formula('η')} on z raises "
+            f" So a gradient-descent step of size {formula('η')} on {formula('z')} raises "
             f"{formula(f'z[{c}]')} by {formula(f'η(1 - p[{c}])')} and lowers every other "
             f"{formula('z_j')} by {formula('η p_j')}."
         )
@@ -883,16 +889,31 @@ def _step_note(steps: dict[str, Any], w: Numbers) -> Note:
     return Note("One step of gradient descent.", text)
 
 
+def _inexact_sum(steps: dict[str, Any], w: Numbers, consequence: str) -> str:
+    """A caveat when the stored probabilities of a narrow dtype visibly miss 1."""
+    exact = steps.get("exact_sum_probs")
+    if exact is None or not math.isfinite(exact) or w.n(exact) == w.n(1.0):
+        return ""
+    return (
+        f" (when the probabilities add up to exactly 1; the stored {steps['dtype']} ones add "
+        f"up to {formula(w.n(exact))}, so {consequence.format(excess=w.n(exact) + ' - 1')})"
+    )
+
+
 def _jacobian_note(steps: dict[str, Any], w: Numbers) -> Note:
     t = steps["temperature"]
-    scale = "" if t == 1 else f" (with respect to x, divide by {formula(f'T = {w.g(t)}')})"
+    column_sum = f"column {formula('j')} here adds up to {formula('-p_j ({excess})')}"
+    scale = (
+        "" if t == 1 else f" (with respect to {formula('x')}, divide by {formula(f'T = {w.g(t)}')})"
+    )
     return Note(
         "Jacobian.",
         f"How each {formula('p_i')} moves with each {formula('z_j')}: "
         f"{formula('∂p_i/∂z_j = p_i(δ_ij - p_j)')}, the matrix {formula('diag(p) - p pᵀ')} "
         f"below{scale}. It is symmetric. Each column adds up to 0 because the "
-        f"probabilities add up to 1 whatever z is; each row adds up to 0 because adding "
-        f"the same number to every {formula('z_j')} changes no {formula('p_i')}.",
+        f"probabilities add up to 1 whatever {formula('z')} is; each row adds up to 0 because "
+        f"adding the same number to every {formula('z_j')} changes no {formula('p_i')}"
+        f"{_inexact_sum(steps, w, column_sum)}.",
         jacobian_grid(steps, w),
     )
 

@@ -166,3 +166,18 @@ def test_notation_binary_target_is_t_and_words_stay_out_of_math():
     tex = text("2", "1", "0.1", "--sweep", "-o", "latex")
     assert r"$T$ & " in tex and r"& $H$ \\" in tex
     assert "(half of 4.9e-324)" in flat("0", "-800")
+
+
+def test_gradient_and_jacobian_sums_own_up_to_stored_probabilities_that_miss_1():
+    exps = np.exp(np.array([0, -9, -11], dtype=np.float16))
+    stored = exps / exps.sum(dtype=np.float16)  # every step in float16, as the model does
+    total = f"{math.fsum(stored.astype(np.float64).tolist()):.4f}"
+    out = flat("12", "3", "1", "--dtype", "float16", "--label", "0")
+    assert f"the entries here add up to {total} - 1" in out
+    assert f"column j here adds up to -p_j ({total} - 1)" in out
+    assert "when the probabilities add up to exactly 1" not in flat("12", "3", "1", "--label", "0")
+
+
+def test_one_unmasked_class_is_one_class_in_the_entropy_bound():
+    assert "all on the one class that is not masked" in flat("1", "-inf", "--label", "1")
+    assert "uniform over the 2 classes that are not masked" in flat("2", "-inf", "1")
