@@ -575,7 +575,7 @@ def _rounding_remark(steps: dict[str, Any], key: str, w: Numbers) -> str:
         return ""
     return (
         " (The terms as printed add up to a slightly different number: each is rounded, "
-        "the sum is of the exact values.)"
+        "the sum is of the unrounded values.)"
     )
 
 

@@ -533,7 +533,7 @@ def test_rounded_terms_that_miss_the_printed_sum_are_owned_up_to():
     steps = data("2", "1", "0.1")
     printed = sum(round(e, 4) for e in steps["exp"])
     assert f"{printed:.4f}" != f"{steps['sum_exp']:.4f}"  # 1.5175 against 1.5174
-    assert "each is rounded, the sum is of the exact values" in flat("2", "1", "0.1")
+    assert "each is rounded, the sum is of the unrounded values" in flat("2", "1", "0.1")
     assert "each is rounded" not in flat("1", "2")
 
 
