@@ -1171,7 +1171,7 @@ def naive_grid(steps: dict[str, Any], w: Numbers) -> Grid:
 def _entropy_scale(steps: dict[str, Any]) -> str:
     """The bar's ratio: the entropy over its largest value, uniform over unmasked classes."""
     live = len(steps["classes"]) - len(steps["masked"])
-    return f"H / log {live}" if live < len(steps["classes"]) else "H / log K"
+    return f"H / log {live}"
 
 
 def sweep_grid(steps: dict[str, Any], w: Numbers) -> Grid:
@@ -1182,22 +1182,17 @@ def sweep_grid(steps: dict[str, Any], w: Numbers) -> Grid:
     per_class = k <= SWEEP_MAX_CLASSES
     header = [formula("T")]
     header += [formula(f"p[{name(n)}]") for n in names] if per_class else [formula("p[max]")]
-    header += ["shape", formula("H"), formula(_entropy_scale(steps))]
     live = len(steps["classes"]) - len(steps["masked"])
+    scaled = live > 1  # with one class left H / log 1 is 0/0: no bar
+    header += ["shape", formula("H")] + ([formula(_entropy_scale(steps))] if scaled else [])
     rows = []
     for entry in steps["sweep"]:
         probs = entry["probs"]
         cells = [w.fixed(p) for p in probs] if per_class else [w.fixed(max(probs))]
-        fraction = entry["entropy"] / steps["unmasked_entropy"] if live > 1 else 0.0
-        rows.append(
-            [
-                w.g(entry["temperature"]),
-                *cells,
-                sparkline(probs),
-                w.fixed(entry["entropy"]),
-                bar(fraction, 10),
-            ]
-        )
+        row = [w.g(entry["temperature"]), *cells, sparkline(probs), w.fixed(entry["entropy"])]
+        if scaled:
+            row.append(bar(entry["entropy"] / steps["unmasked_entropy"], 10))
+        rows.append(row)
     width = len(header)
     return Grid(
         header,
@@ -1205,7 +1200,7 @@ def sweep_grid(steps: dict[str, Any], w: Numbers) -> Grid:
         title="temperature sweep",
         caption=legend if per_class else None,
         keys_right=True,
-        pictures={width - 3, width - 1},
+        pictures={width - 3, width - 1} if scaled else {width - 2},
     )
 
 

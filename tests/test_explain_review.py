@@ -132,7 +132,8 @@ def test_printed_probabilities_that_miss_the_printed_sum_get_the_rounding_note()
 def test_the_sweep_bar_is_normalised_by_the_unmasked_classes():
     out = text("2", "-inf", "1", "--sweep")
     assert "H / log 2" in out and "H / log K" not in out
-    assert "H / log K" in text("2", "0", "1", "--sweep")
+    unmasked = text("2", "0", "1", "--sweep")
+    assert "H / log 3" in unmasked and "where 3 is the number" not in unmasked
     steps = data("2", "-inf", "1", "--sweep")
     assert steps["unmasked_entropy"] == math.log(2)
 
@@ -181,3 +182,9 @@ def test_gradient_and_jacobian_sums_own_up_to_stored_probabilities_that_miss_1()
 def test_one_unmasked_class_is_one_class_in_the_entropy_bound():
     assert "all on the one class that is not masked" in flat("1", "-inf", "--label", "1")
     assert "uniform over the 2 classes that are not masked" in flat("2", "-inf", "1")
+
+
+def test_no_entropy_bar_when_one_class_is_left():
+    assert "H / log 1" not in text("5", "-inf", "--sweep")
+    assert "H / log 1" not in text("5", "--sweep")
+    assert "H / log 2" in text("5", "4", "--sweep")
