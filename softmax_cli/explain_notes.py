@@ -281,7 +281,8 @@ def _key_lines(steps: dict[str, Any], w: Numbers) -> list[str]:
         ps = " = ".join(f"p[{name(names[i])}]" for i in listed) + more
         share = "1" if len(plus) == 1 else f"1/{len(plus)}"
         lines.append(
-            f"limit: {formula(xs + ' = +inf')} ({_classes(names, plus)}), so "
+            f"{'limit' if len(plus) == 1 else 'tie at +inf'}: {formula(xs + ' = +inf')} "
+            f"({_classes(names, plus)}), so "
             f"{formula(f'{ps} = {share}')}; the shift by the max is undefined"
         )
     else:
@@ -301,6 +302,12 @@ def _key_lines(steps: dict[str, Any], w: Numbers) -> list[str]:
         step = steps["step"]
         old, new = steps["cross_entropy"], step["cross_entropy"]
         relation = "<" if new < old else ">" if new > old else "="
+        if steps["limit"] and math.isfinite(old):
+            lines.append(
+                f"step: the gradient is 0 with a score at {formula('+inf')}, so "
+                f"{formula(PRIME + w.n(new) + ' = L')}"
+            )
+            return lines
         lines.append(
             f"step: {formula(_step_rule(steps))} with {formula('η = ' + w.g(step['eta']))} "
             f"gives {formula(PRIME + w.n(new) + f' {relation} L = ' + w.n(old))}"

@@ -188,3 +188,13 @@ def test_no_entropy_bar_when_one_class_is_left():
     assert "H / log 1" not in text("5", "-inf", "--sweep")
     assert "H / log 1" not in text("5", "--sweep")
     assert "H / log 2" in text("5", "4", "--sweep")
+
+
+def test_brief_key_lines_at_plus_infinity_say_tie_or_limit_and_a_zero_gradient():
+    tied = flat("1", "inf", "inf", "--label", "1", "--brief", "--step", "1")
+    assert "tie at +inf: x[1] = x[2] = +inf" in tied and "limit:" not in tied
+    assert "step: the gradient is 0 with a score at +inf, so L' = 0.6931 = L" in tied
+    assert "η(p - y)" not in tied
+    single = flat("1", "inf", "2", "--label", "1", "--brief", "--step", "1")
+    assert "limit: x[1] = +inf" in single
+    assert "x' = x - η(p - y)" in flat("1", "2", "--label", "1", "--brief", "--step", "1")
