@@ -467,7 +467,12 @@ def _temperature_note(steps: dict[str, Any], w: Numbers) -> Note:
         )
     scaled = _listed(steps, steps["scaled"], w, "z")
     live = len(steps["scores"]) - len(steps["masked"])
-    if len(steps["ties"]) == live:
+    if len(steps["scores"]) == 1:
+        effect = (
+            f"With one score there are no gaps for {formula(f'T = {w.g(t)}')} to "
+            f"{'stretch' if t < 1 else 'shrink'}: {formula('p = 1')} whatever the temperature."
+        )
+    elif len(steps["ties"]) == live:
         effect = (
             (
                 "All the scores are equal"

@@ -198,3 +198,8 @@ def test_brief_key_lines_at_plus_infinity_say_tie_or_limit_and_a_zero_gradient()
     single = flat("1", "inf", "2", "--label", "1", "--brief", "--step", "1")
     assert "limit: x[1] = +inf" in single
     assert "x' = x - η(p - y)" in flat("1", "2", "--label", "1", "--brief", "--step", "1")
+
+
+def test_one_score_has_no_gaps_for_the_temperature():
+    assert "With one score there are no gaps for T = 0.5" in flat("5", "-t", "0.5")
+    assert "With one score" not in flat("5", "4", "-t", "0.5")
