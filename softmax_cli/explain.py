@@ -265,6 +265,12 @@ def derive(
     }
     if dtype != "float64":
         steps["given_scores"] = given[0].tolist()
+        # a narrow sum is rounded after every addition: what it lost, and the spacing that lost it
+        with np.errstate(invalid="ignore"):
+            steps["exact_sum_exp"] = math.fsum(exps.astype(np.float64).tolist())
+            steps["exact_sum_probs"] = math.fsum(probs64.tolist())
+            steps["sum_exp_spacing"] = float(np.spacing(kind(total)))
+            steps["sum_probs_spacing"] = float(np.spacing(kind(steps["sum_probs"])))
     truth = None
     if label_index is not None:
         truth = np.zeros(k)

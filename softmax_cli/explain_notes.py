@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .number_text import fixed_number, table_number
+from .number_text import table_number
 
 MATH_OPEN, MATH_CLOSE = "\x02", "\x03"  # around mathematics in a sentence
 NAME_OPEN, NAME_CLOSE = "\x04", "\x05"  # around a class name inside mathematics
+CODE_OPEN, CODE_CLOSE = "\x0e", "\x0f"  # around a command or option, never wrapped
 
 INLINE_MAX_CLASSES = 6  # longer vectors are pointed at in the table, not written out
 SWEEP_MAX_CLASSES = 4  # more classes than this show only p[max] in the sweep
@@ -34,6 +35,11 @@ PRIME = "L' = "
 def formula(text: str) -> str:
     """``text`` marked as mathematics."""
     return f"{MATH_OPEN}{text}{MATH_CLOSE}"
+
+
+def code(text: str) -> str:
+    """A command or option the reader may type: set apart and kept on one line."""
+    return f"{CODE_OPEN}{text}{CODE_CLOSE}"
 
 
 def name(text: str) -> str:
@@ -80,17 +86,27 @@ class Numbers:
         self.precision = precision
 
     def n(self, value: float | None) -> str:
-        """Fixed-point decimals, scientific where fixed point would hide the value."""
+        """One rule for every number: ``precision`` decimals, scientific below the size
+        where fixed point would keep fewer than two significant digits (1e-3 at 4)."""
         if value is None:
             return "undefined"
         if self.precision == 0 and value != 0 and abs(value) < 0.5 and math.isfinite(value):
             return f"{value:.1g}"  # one significant digit rather than 1e-01
+        if (
+            self.precision > 0
+            and value != 0
+            and round(abs(value), self.precision) < self.smallest_fixed
+        ):
+            return f"{value:.{max(self.precision - 1, 1)}e}"
         return table_number(value, self.precision)
 
+    @property
+    def smallest_fixed(self) -> float:
+        return 10.0 ** -max(self.precision - 1, 1)
+
     def fixed(self, value: float) -> str:
-        """Fixed decimals even for tiny values, so a matrix stays narrow and aligned."""
-        text = fixed_number(value, self.precision)
-        return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+        """A matrix entry: the same rule as every other number (an exact 0 stays 0)."""
+        return self.n(value)
 
     def paren(self, value: float) -> str:
         """A number to write after an operator: negative ones in parentheses."""
@@ -166,7 +182,7 @@ def main_table(steps: dict[str, Any], w: Numbers, brief: bool = False) -> Grid:
     columns += [("e^z", "exp"), ("p", "probs")]
     if not brief:
         columns.append(("log p", "log_probs"))
-    show_gradient = "gradient_z" in steps and math.isfinite(steps["cross_entropy"])
+    show_gradient = "gradient_z" in steps and math.isfinite(steps["cross_entropy"]) and not limit
     if show_gradient:
         columns.append((f"p - {y}", "gradient_z"))
         if t != 1 and not brief:
@@ -208,11 +224,13 @@ def main_table(steps: dict[str, Any], w: Numbers, brief: bool = False) -> Grid:
 # --- the notes ---------------------------------------------------------------------
 
 
-def _listed(values: Sequence[float], w: Numbers, column: str) -> str:
+def _listed(steps: dict[str, Any], values: Sequence[float], w: Numbers, column: str) -> str:
     """A vector inline when short, otherwise a pointer to its column of the table."""
     if len(values) <= INLINE_MAX_CLASSES:
         return formula(w.v(values))
-    return f"the column {formula(column)} of the table"
+    shown = len(shown_classes(steps))
+    rows = "" if shown == len(values) else f", which shows {shown} of the {len(values)} classes"
+    return f"the column {formula(column)} of the table{rows}"
 
 
 def _z_column(steps: dict[str, Any]) -> str:
@@ -257,10 +275,15 @@ def _key_lines(steps: dict[str, Any], w: Numbers) -> list[str]:
     lines = []
     if steps["limit"]:
         plus = [i for i, s in enumerate(steps["scores"]) if s == math.inf]
-        share = "which gets" if len(plus) == 1 else "which share"
+        listed = plus[:LISTED_NAMES]
+        more = " = …" if len(plus) > LISTED_NAMES else ""
+        xs = " = ".join(f"x[{name(names[i])}]" for i in listed) + more
+        ps = " = ".join(f"p[{name(names[i])}]" for i in listed) + more
+        share = "1" if len(plus) == 1 else f"1/{len(plus)}"
         lines.append(
-            f"limit: {formula('x = +inf')} for {_classes(names, plus)}, {share} "
-            f"{formula('p = 1')}{'' if len(plus) == 1 else ' equally'}; the shift is undefined"
+            f"{'limit' if len(plus) == 1 else 'tie at +inf'}: {formula(xs + ' = +inf')} "
+            f"({_classes(names, plus)}), so "
+            f"{formula(f'{ps} = {share}')}; the shift by the max is undefined"
         )
     else:
         t = steps["temperature"]
@@ -279,6 +302,12 @@ def _key_lines(steps: dict[str, Any], w: Numbers) -> list[str]:
         step = steps["step"]
         old, new = steps["cross_entropy"], step["cross_entropy"]
         relation = "<" if new < old else ">" if new > old else "="
+        if steps["limit"] and math.isfinite(old):
+            lines.append(
+                f"step: the gradient is 0 with a score at {formula('+inf')}, so "
+                f"{formula(PRIME + w.n(new) + ' = L')}"
+            )
+            return lines
         lines.append(
             f"step: {formula(_step_rule(steps))} with {formula('η = ' + w.g(step['eta']))} "
             f"gives {formula(PRIME + w.n(new) + f' {relation} L = ' + w.n(old))}"
@@ -352,13 +381,18 @@ def _dtype_note(steps: dict[str, Any], w: Numbers) -> Note:
         f"The naive {formula('e^(x/T)')} overflows to inf once {formula('x/T > ' + w.limit(over))} "
         f"({formula('log ' + w.limit(limits['largest']))}); "
     )
+    infinite = [i for i, s in enumerate(scores) if s == math.inf]
     if big:
         text += f"here it does for {_classes(names, big)}. "
+    elif infinite:
+        text += f"here the input is already infinite for {_classes(names, infinite)}. "
     else:
         text += "no score here is that large. "
+    if not steps["limit"]:
+        text += f"The stable form never computes more than {formula('e^0 = 1')}. "
     text += (
-        f"The stable form never computes more than {formula('e^0 = 1')}. A probability below "
-        f"{formula(w.limit(limits['rounds_to_zero']))} (half the smallest subnormal) rounds to 0"
+        f"A probability below {formula(w.limit(limits['rounds_to_zero']))} (half the smallest "
+        "subnormal) rounds to 0"
     )
     vanished = [
         i
@@ -381,14 +415,24 @@ def _limit_note(steps: dict[str, Any], w: Numbers) -> Note:
     plus = [i for i, s in enumerate(steps["scores"]) if s == math.inf]
     share = steps["probs"][plus[0]]
     others = "" if len(plus) == len(names) else " and every other class gets 0"
-    each = "gets" if len(plus) == 1 else "each get"
+    if len(plus) == 1:
+        rule = (
+            f"Softmax takes the limit as the score grows without bound: "
+            f"{_classes(names, plus)} at {formula('+inf')} gets {formula('p = 1')}{others}."
+        )
+    else:
+        rule = (
+            f"Equal infinite scores cannot be compared, so by convention they share equally "
+            f"(this is not a limit: how fast each grows would decide it): "
+            f"{_classes(names, plus)} at {formula('+inf')} each get "
+            f"{formula(f'1/{len(plus)} = ' + w.n(share))}{others}."
+        )
+    gone = "limit" if len(plus) == 1 else "convention"
     return Note(
         "A score is +inf.",
-        f"Softmax takes the limit of ever larger scores: {_classes(names, plus)} at "
-        f"{formula('+inf')} {each} {formula(f'1/{len(plus)} = ' + w.n(share))}{others}. "
-        f"With {formula('max = +inf')} the shift {formula('x - max')} is undefined (inf - inf), "
-        f"so {formula('z')}, {formula('e^z')} and their sum do not exist and the table leaves "
-        "them out; the probabilities below are the limit.",
+        f"{rule} With {formula('max = +inf')} the shift {formula('x - max')} is undefined "
+        f"({formula('inf - inf')}), so {formula('z')}, {formula('e^z')} and their sum do not "
+        f"exist and the table leaves them out; the probabilities below are this {gone}.",
     )
 
 
@@ -401,7 +445,8 @@ def _shift_note(steps: dict[str, Any], w: Numbers) -> Note:
     return Note(
         "Shift by the max.",
         f"The largest score is {formula('max = ' + w.n(steps['max']))} ({where}); subtract it "
-        f"from every score: {formula('x - max')} = {_listed(steps['shifted'], w, 'x - max')}."
+        f"from every score: {formula('x - max')} = "
+        f"{_listed(steps, steps['shifted'], w, 'x - max')}."
         f"{mask_text} This changes nothing: adding the same number {formula('c')} to every "
         f"score multiplies every {formula('e^x')} and their sum by {formula('e^c')}, "
         "which cancels. "
@@ -416,11 +461,29 @@ def _temperature_note(steps: dict[str, Any], w: Numbers) -> Note:
         return Note(
             "Divide by the temperature.",
             f"{formula('z = (x - max)/T')} with {formula('T = 1')} leaves the numbers as they "
-            f"are, so the table shows {formula('z = x - max')} once. (--sweep shows several "
+            f"are, so the table shows {formula('z = x - max')} once. ({code('--sweep')} shows "
+            "several "
             f"{formula('T')} at once.)",
         )
-    scaled = _listed(steps["scaled"], w, "z")
-    if t < 1:
+    scaled = _listed(steps, steps["scaled"], w, "z")
+    live = len(steps["scores"]) - len(steps["masked"])
+    if len(steps["scores"]) == 1:
+        effect = (
+            f"With one score there are no gaps for {formula(f'T = {w.g(t)}')} to "
+            f"{'stretch' if t < 1 else 'shrink'}: {formula('p = 1')} whatever the temperature."
+        )
+    elif len(steps["ties"]) == live:
+        effect = (
+            (
+                "All the scores are equal"
+                if live == len(steps["scores"])
+                else "Every score that is not masked is the max"
+            )
+            + ", so there are no gaps for "
+            f"{formula(f'T = {w.g(t)}')} to {'stretch' if t < 1 else 'shrink'}: the "
+            "distribution over them stays uniform whatever the temperature."
+        )
+    elif t < 1:
         effect = (
             f"{formula(f'T = {w.g(t)} < 1')} stretches the gaps between the scores: a sharper "
             "distribution."
@@ -432,7 +495,7 @@ def _temperature_note(steps: dict[str, Any], w: Numbers) -> Note:
         )
     return Note(
         "Divide by the temperature.",
-        f"{formula('z = (x - max)/T')} = {scaled}. {effect} (--sweep shows several "
+        f"{formula('z = (x - max)/T')} = {scaled}. {effect} ({code('--sweep')} shows several "
         f"{formula('T')} at once.)",
     )
 
@@ -460,9 +523,11 @@ def _exp_note(steps: dict[str, Any], w: Numbers) -> Note:
         )
     if zero:
         facts.append(
-            f"{formula('e^z')} of {_classes(names, zero)} is below half the smallest positive "
-            f"{dtype} ({formula(w.limit(limits['smallest_subnormal']))}), so it is stored as 0; "
-            "step 6 still gets its log-probability"
+            f"{formula('e^z')} of {_classes(names, zero)} "
+            f"{'is' if len(zero) == 1 else 'are'} below half the smallest positive "
+            f"{dtype} ({_half_smallest(limits, w)}), so "
+            f"{'it is' if len(zero) == 1 else 'they are'} stored as 0; the log-probabilities "
+            "below are still finite"
         )
     if small:
         facts.append(
@@ -472,12 +537,48 @@ def _exp_note(steps: dict[str, Any], w: Numbers) -> Note:
         )
     return Note(
         "Exponentiate.",
-        f"{formula('e^z')} = {_listed(exps, w, 'e^z')}: " + "; ".join(facts) + ".",
+        f"{formula('e^z')} = {_listed(steps, exps, w, 'e^z')}: " + "; ".join(facts) + ".",
     )
 
 
-def _rounding_remark(values: Sequence[float], total: str, w: Numbers) -> str:
-    """A remark when the terms as printed do not add up to the total as printed."""
+def _half_smallest(limits: dict[str, float], w: Numbers) -> str:
+    """'half of 6e-08 ≈ 3e-08'; in float64 the half itself is below every float64."""
+    text = f"half of {formula(w.limit(limits['smallest_subnormal']))}"
+    if limits["rounds_to_zero"] > 0:
+        text += f" ≈ {formula(w.limit(limits['rounds_to_zero']))}"
+    return text
+
+
+def _rounding_remark(steps: dict[str, Any], key: str, w: Numbers) -> str:
+    """A remark when the terms as printed do not add up to the total as printed.
+
+    ``key`` is ``exp`` or ``probs``.  In a narrow dtype the sum itself may drop terms
+    (it is rounded after every addition); otherwise only the printed terms are rounded.
+    """
+    values = steps[key]
+    total = w.n(steps[f"sum_{key}"])
+    exact = steps.get(f"exact_sum_{key}")
+    if exact is not None and math.isfinite(exact) and w.n(exact) != total:
+        dtype = steps["dtype"]
+        spacing = steps[f"sum_{key}_spacing"]
+        lost = [i for i, v in enumerate(values) if 0 < v < spacing / 2]
+        if lost:
+            why = (
+                f"so a term below half of that is lost when added, as the one of "
+                f"{_classes(steps['classes'], lost)} is"
+                if len(lost) == 1
+                else f"so a term below half of that is lost when added, as those of "
+                f"{_classes(steps['classes'], lost)} are"
+            )
+        else:
+            why = "so each partial sum is rounded to a multiple of about that"
+        return (
+            f" In {dtype} the sum is rounded after every addition: near {formula(total)} "
+            f"{dtype} numbers are {formula(w.n(spacing))} apart, {why}. The {dtype} sum is "
+            f"{formula(total)}; the exact sum of the stored terms is {formula(w.n(exact))}."
+        )
+    if len(shown_classes(steps)) < len(values):
+        return ""
     try:
         shown = math.fsum(float(w.n(v)) for v in values)
     except ValueError:  # inf or nan: nothing to compare
@@ -486,7 +587,7 @@ def _rounding_remark(values: Sequence[float], total: str, w: Numbers) -> str:
         return ""
     return (
         " (The terms as printed add up to a slightly different number: each is rounded, "
-        "the sum is of the exact values.)"
+        "the sum is of the unrounded values.)"
     )
 
 
@@ -500,12 +601,20 @@ def _sum_note(steps: dict[str, Any], w: Numbers) -> Note:
         terms = " + ".join(w.n(e) for e in exps)
         return Note(
             "Add them up.",
-            f"{formula(f'Σ e^z = {terms} = {total}')}.{_rounding_remark(exps, total, w)}",
+            f"{formula(f'Σ e^z = {terms} = {total}')}.{_rounding_remark(steps, 'exp', w)}",
         )
     return Note(
         "Add them up.",
-        f"The {k} terms of the column {formula('e^z')} add up to {formula('Σ e^z = ' + total)}.",
+        f"The {k} terms of the column {formula('e^z')} {_table_shows(steps)}add up to "
+        f"{formula('Σ e^z = ' + total)}.{_rounding_remark(steps, 'exp', w)}",
     )
+
+
+def _table_shows(steps: dict[str, Any]) -> str:
+    """'(the table shows 15 of them) ' when rows are left out, so a reader knows."""
+    shown = len(shown_classes(steps))
+    k = len(steps["scores"])
+    return "" if shown == k else f"(the table shows {shown} of them) "
 
 
 def _probability_note(steps: dict[str, Any], w: Numbers) -> Note:
@@ -518,14 +627,15 @@ def _probability_note(steps: dict[str, Any], w: Numbers) -> Note:
     if not steps["limit"]:
         parts.append(
             f"Divide each {formula('e^z')} by the sum: "
-            f"{formula('p = e^z / ' + w.n(steps['sum_exp']))} = {_listed(probs, w, 'p')}."
+            f"{formula('p = e^z / ' + w.n(steps['sum_exp']))} = {_listed(steps, probs, w, 'p')}."
         )
     else:
-        parts.append(f"In the limit, {formula('p')} = {_listed(probs, w, 'p')}.")
+        tied = sum(1 for s in steps["scores"] if s == math.inf) > 1
+        where = "By this convention" if tied else "In the limit"
+        parts.append(f"{where}, {formula('p')} = {_listed(steps, probs, w, 'p')}.")
     total = w.n(steps["sum_probs"])
     if total == w.n(1.0):
-        remark = _rounding_remark(probs, total, w) if k <= INLINE_MAX_CLASSES else ""
-        parts.append(f"They add up to {formula(total)}.{remark}")
+        parts.append(f"They add up to {formula(total)}.{_rounding_remark(steps, 'probs', w)}")
     else:
         parts.append(
             f"They add up to {formula(total)}, not exactly 1: each {formula('p')} is rounded "
@@ -553,9 +663,13 @@ def _probability_note(steps: dict[str, Any], w: Numbers) -> Note:
     if k > 1:
         live = k - len(masked)
         if masked:
+            over = (
+                "all on the one class that is not masked"
+                if live == 1
+                else f"uniform over the {live} classes that are not masked"
+            )
             entropy += (
-                f" (at most {formula(f'log {live} = ' + w.n(steps['unmasked_entropy']))}, "
-                f"uniform over the {live} classes that are not masked)"
+                f" (at most {formula(f'log {live} = ' + w.n(steps['unmasked_entropy']))}, {over})"
             )
         else:
             entropy += (
@@ -570,7 +684,7 @@ def _log_note(steps: dict[str, Any], w: Numbers) -> Note:
     names = steps["classes"]
     lse = steps["log_sum_exp"]
     log_probs = steps["log_probs"]
-    listed = _listed(log_probs, w, "log p")
+    listed = _listed(steps, log_probs, w, "log p")
     if lse is not None and not steps["limit"]:
         direct = f"{formula('log p = z - log Σ e^z = z - ' + w.n(lse))} = {listed}."
     else:
@@ -580,7 +694,7 @@ def _log_note(steps: dict[str, Any], w: Numbers) -> Note:
         return Note("Log-probabilities.", direct)
     why = (
         f"Why not {formula('log(p)')}? A probability below half the smallest positive "
-        f"{steps['dtype']} ({formula(w.limit(limits['smallest_subnormal']))}) is stored as 0, and "
+        f"{steps['dtype']} ({_half_smallest(limits, w)}) is stored as 0, and "
         f"{formula('log 0 = -inf')}, while {formula('z - log Σ e^z')} stays finite."
     )
     lost = [
@@ -589,11 +703,21 @@ def _log_note(steps: dict[str, Any], w: Numbers) -> Note:
         if a == -math.inf and b != -math.inf
     ]
     if lost:
-        i = lost[0]
+        label = steps.get("label")
+        if label in lost:  # the true class first: its log-probability is the loss
+            lost = [label] + [i for i in lost if i != label]
+        named = lost[:LISTED_NAMES]
+        ps = " and ".join(formula(f"p[{name(names[i])}]") for i in named)
+        values = " and ".join(formula(w.n(log_probs[i])) for i in named)
+        more = f" (and {len(lost) - len(named)} more classes)" if len(lost) > len(named) else ""
+        stored = "is" if len(named) == 1 else "are"
+        truth = ""
+        if lost[0] == label:
+            which = "this" if len(named) == 1 else "the first"
+            truth = f"; the loss is minus {which}, as class {names[label]} is the true class"
         why += (
-            f" It happens here: {formula(f'p[{name(names[i])}]')} is stored as 0, so "
-            f"{formula('log(p)')} would be {formula('-inf')}, but log-softmax gives "
-            f"{formula(w.n(log_probs[i]))}."
+            f" It happens here: {ps}{more} {stored} stored as 0, so {formula('log(p)')} would "
+            f"be {formula('-inf')}, but log-softmax gives {values}{truth}."
         )
     if steps["masked"]:
         why += f" For a masked class {formula('log p = -inf')} is exact: its probability is 0."
@@ -631,14 +755,26 @@ def _target_note(steps: dict[str, Any], w: Numbers) -> Note:
         f"{w.n(steps['target_entropy'])} + {w.n(steps['kl_divergence'])} = "
         f"{w.n(steps['cross_entropy'])}"
     )
+    ones = [i for i, v in enumerate(q) if v == 1]
+    if ones and all(v == 0 for i, v in enumerate(q) if i != ones[0]):
+        c = steps["classes"][ones[0]]
+        asks = (
+            f"is one-hot: it asks for exactly one class, {c}, so the loss equals the "
+            f"cross-entropy with {code('--label ' + c)}, "
+            f"{formula(f'-log p[{name(c)}] = ' + w.n(steps['cross_entropy']))}, and "
+            f"{formula('H(q) = 0')}."
+        )
+    else:
+        asks = "asks for a distribution, not one class."
     text = (
-        f"The soft target {formula('q')} = {_listed(q, w, 'q')} asks for a distribution, not one "
-        f"class. {formula('L = -Σ q log p = H(q) + KL(q ‖ p) = ')}"
+        f"The target {formula('q')} = {_listed(steps, q, w, 'q')} {asks} "
+        f"{formula('L = -Σ q log p = H(q) + KL(q ‖ p) = ')}"
         f"{formula(split)}. "
         f"{formula('H(q) = -Σ q log q')} is the part no model can remove; "
         f"{formula('KL(q ‖ p) = Σ q log(q/p) ≥ 0')} is 0 only when {formula('p = q')}."
     )
-    return Note("Cross-entropy for a soft target.", text)
+    heading = "a one-hot target" if ones and "one-hot" in asks else "a soft target"
+    return Note(f"Cross-entropy for {heading}.", text)
 
 
 def _gradient_note(steps: dict[str, Any], w: Numbers) -> Note:
@@ -648,6 +784,15 @@ def _gradient_note(steps: dict[str, Any], w: Numbers) -> Note:
         return Note(
             "Gradient.",
             "With an infinite loss there is no gradient to follow, so the table leaves it out.",
+        )
+    if steps["limit"]:
+        return Note(
+            "Gradient.",
+            f"With a score of {formula('+inf')} there is no {formula('z')}, so the loss cannot "
+            f"be differentiated through {formula('z')}. No finite change of the scores "
+            f"changes any probability (a {formula('+inf')} score stays {formula('+inf')}, and "
+            f"a finite one stays infinitely far below it), so the loss does not change either: "
+            "the gradient is 0 in the limit, and the table leaves it out.",
         )
     if len(names) == 1:
         return Note(
@@ -665,7 +810,8 @@ def _gradient_note(steps: dict[str, Any], w: Numbers) -> Note:
         origin = (
             f"It comes from {formula(f'L = -z[{c}] + log Σ e^z')}: the derivative of "
             f"{formula('log Σ e^z')} with respect to {formula('z_j')} is "
-            f"{formula('e^z_j / Σ e^z = p_j')}, and {formula(f'-z[{c}]')} adds -1 for class "
+            f"{formula('e^z_j / Σ e^z = p_j')}, and {formula(f'-z[{c}]')} adds "
+            f"{formula('-1')} for class "
             f"{names[steps['label']]} only."
         )
     else:
@@ -675,26 +821,28 @@ def _gradient_note(steps: dict[str, Any], w: Numbers) -> Note:
             f"It comes from {formula('L = -Σ q_j z_j + log Σ e^z')} (the {formula('q_j')} add up "
             f"to 1)."
         )
-    gz = _listed(steps["gradient_z"], w, f"p - {y}")
+    gz = _listed(steps, steps["gradient_z"], w, f"p - {y}")
     text = (
         f"{formula(f'∂L/∂z = p - {y}')} = {gz}, where {what}. {origin} Its entries add up to "
-        "0, so a step along it never changes the sum of the scores."
+        "0, so a step along it never changes the sum of the scores"
+        f"{_inexact_sum(steps, w, 'the entries here add up to ' + formula('{excess}'))}."
     )
     if t == 1:
         text += (
-            f" With {formula('T = 1')}, z is x minus a constant, so this is also "
-            f"{formula('∂L/∂x')}."
+            f" With {formula('T = 1')}, {formula('z')} is {formula('x')} minus a constant, so "
+            f"this is also {formula('∂L/∂x')}."
         )
     else:
-        gx = _listed(steps["gradient"], w, f"(p - {y})/T")
+        gx = _listed(steps, steps["gradient"], w, f"(p - {y})/T")
         text += (
-            f" That is with respect to z; with respect to the raw scores x divide by "
-            f"{formula(f'T = {w.g(t)}')}: {formula(f'∂L/∂x = (p - {y})/T')} = {gx}."
+            f" That is with respect to {formula('z')}; with respect to the raw scores "
+            f"{formula('x')} divide by {formula(f'T = {w.g(t)}')}: "
+            f"{formula(f'∂L/∂x = (p - {y})/T')} = {gx}."
         )
     if "label" in steps:
         c = name(names[steps["label"]])
         text += (
-            f" So a gradient-descent step of size {formula('η')} on z raises "
+            f" So a gradient-descent step of size {formula('η')} on {formula('z')} raises "
             f"{formula(f'z[{c}]')} by {formula(f'η(1 - p[{c}])')} and lowers every other "
             f"{formula('z_j')} by {formula('η p_j')}."
         )
@@ -712,6 +860,12 @@ def _step_note(steps: dict[str, Any], w: Numbers) -> Note:
     old, new = steps["cross_entropy"], step["cross_entropy"]
     rule = _step_rule(steps)
     text = f"On the scores, with {formula(f'η = {eta}')}: "
+    if steps["limit"] and math.isfinite(old):
+        text += (
+            f"the gradient is 0 (a score is {formula('+inf')}), so the step leaves the scores "
+            f"and the probabilities as they are: {formula(PRIME + w.n(new) + ' = L')}."
+        )
+        return Note("One step of gradient descent.", text)
     if len(step["scores"]) <= INLINE_MAX_CLASSES:
         text += (
             f"{formula(rule)} = {formula(w.v(step['scores']))}. The new probabilities are "
@@ -721,6 +875,7 @@ def _step_note(steps: dict[str, Any], w: Numbers) -> Note:
         text += f"{formula(rule)}, then {formula(NEW_P)}."
     if not math.isfinite(old):
         text += " The loss stays infinite: no step can lower it."
+
     elif new < old:
         text += (
             f" The new loss is {formula(PRIME + w.n(new) + ' < L = ' + w.n(old))}: the step "
@@ -746,16 +901,31 @@ def _step_note(steps: dict[str, Any], w: Numbers) -> Note:
     return Note("One step of gradient descent.", text)
 
 
+def _inexact_sum(steps: dict[str, Any], w: Numbers, consequence: str) -> str:
+    """A caveat when the stored probabilities of a narrow dtype visibly miss 1."""
+    exact = steps.get("exact_sum_probs")
+    if exact is None or not math.isfinite(exact) or w.n(exact) == w.n(1.0):
+        return ""
+    return (
+        f" (when the probabilities add up to exactly 1; the stored {steps['dtype']} ones add "
+        f"up to {formula(w.n(exact))}, so {consequence.format(excess=w.n(exact) + ' - 1')})"
+    )
+
+
 def _jacobian_note(steps: dict[str, Any], w: Numbers) -> Note:
     t = steps["temperature"]
-    scale = "" if t == 1 else f" (with respect to x, divide by {formula(f'T = {w.g(t)}')})"
+    column_sum = f"column {formula('j')} here adds up to {formula('-p_j ({excess})')}"
+    scale = (
+        "" if t == 1 else f" (with respect to {formula('x')}, divide by {formula(f'T = {w.g(t)}')})"
+    )
     return Note(
         "Jacobian.",
         f"How each {formula('p_i')} moves with each {formula('z_j')}: "
         f"{formula('∂p_i/∂z_j = p_i(δ_ij - p_j)')}, the matrix {formula('diag(p) - p pᵀ')} "
         f"below{scale}. It is symmetric. Each column adds up to 0 because the "
-        f"probabilities add up to 1 whatever z is; each row adds up to 0 because adding "
-        f"the same number to every {formula('z_j')} changes no {formula('p_i')}.",
+        f"probabilities add up to 1 whatever {formula('z')} is; each row adds up to 0 because "
+        f"adding the same number to every {formula('z_j')} changes no {formula('p_i')}"
+        f"{_inexact_sum(steps, w, column_sum)}.",
         jacobian_grid(steps, w),
     )
 
@@ -781,21 +951,33 @@ def _sigmoid_note(steps: dict[str, Any], w: Numbers) -> Note:
     if steps["log_odds"] is not None:
         text += (
             f"Read backwards, {formula(f'a - b = log(p[{first}]/p[{second}])')} = "
-            f"{formula(w.n(steps['log_odds']))}: the difference of the scores is the log-odds."
+            f"{formula(w.n(steps['log_odds']))}: "
+            + (
+                "the difference of the scores is the log-odds. "
+                if t == 1
+                else "the difference of the scaled scores "
+                f"{formula(f'(x[{first}] - x[{second}])/T')} "
+                "is the log-odds, not the difference of the scores. "
+            )
         )
     if "binary_cross_entropy" in steps:
-        y = int(steps["binary_target"])
-        bce = "-[y log σ(a - b) + (1 - y) log(1 - σ(a - b))] = "
+        target = int(steps["binary_target"])
+        bce = "-[t log σ(a - b) + (1 - t) log(1 - σ(a - b))] = "
         text += (
-            f" This is logistic regression. With {formula('y = 1')} when the true class is "
-            f"{names[0]} and {formula('y = 0')} otherwise (here {formula(f'y = {y}')}), the "
-            "binary cross-entropy "
-            f"{formula(bce + w.n(steps['binary_cross_entropy']))}"
-            f" is the loss L above, and its derivative with respect to {formula('a - b')} is "
-            f"{formula('σ(a - b) - y = ' + w.n(steps['sigmoid_gradient']))}, the "
-            f"{formula('p - y')} entry of class {names[0]}."
+            f"This is logistic regression. With the binary target {formula('t = 1')} when the "
+            f"true class is {names[0]} and {formula('t = 0')} otherwise (here "
+            f"{formula(f't = {target}')}), the binary cross-entropy "
+            f"{formula(bce + w.n(steps['binary_cross_entropy']))} is the loss L above"
         )
-    return Note("Two classes are a sigmoid.", text)
+        if math.isfinite(steps["binary_cross_entropy"]):
+            text += (
+                f", and its derivative with respect to {formula('a - b')} is "
+                f"{formula('σ(a - b) - t = ' + w.n(steps['sigmoid_gradient']))}, the entry "
+                f"{formula(f'p[{first}] - y[{first}]')} of the gradient {formula('p - y')}."
+            )
+        else:
+            text += ": infinite, so there is no gradient to follow here either."
+    return Note("Two classes are a sigmoid.", text.rstrip())
 
 
 def _online_note(steps: dict[str, Any], w: Numbers) -> Note:
@@ -826,7 +1008,7 @@ def _online_note(steps: dict[str, Any], w: Numbers) -> Note:
         f"far. When a block raises the max to {formula('m' + QUOTE)}, rescale "
         f"{formula('s')} by {e('m - m' + QUOTE)} before adding the block's own terms "
         f"{e('x - m' + QUOTE)}. The last {formula('s = ' + w.n(online['sum_exp']))} is "
-        f"{formula('Σ e^z')} of step 4: {agreement}. A stream, or a GPU kernel for "
+        f"{formula('Σ e^z')} above: {agreement}. A stream, or a GPU kernel for "
         "attention (FlashAttention), sees the scores a block at a time and cannot keep them "
         "all; this way it reads them once instead of twice (once for the max, once for the "
         "sum), and the exponentials never overflow."
@@ -875,12 +1057,19 @@ def _naive_note(steps: dict[str, Any], w: Numbers) -> Note:
         return Note(
             "Without the shift?",
             f"The naive formula {naive_formula} gives the same probabilities here, up to rounding; "
-            f"it breaks once a score is large, e.g. {example}.",
+            f"it breaks once a score is large, e.g. {code(example)}.",
         )
     over = w.limit(limits["exp_overflow"])
     under = w.limit(limits["exp_underflow"])
     problem = naive["problem"]
-    if problem == "overflow":
+    infinite = [i for i, x in enumerate(steps["scores"]) if x == math.inf]
+    if problem == "overflow" and infinite:
+        why = (
+            f"the input is already infinite ({_classes(steps['classes'], infinite)}), so "
+            f"{formula('e^(x/T) = inf')} and the sum is inf; a class at {formula('+inf')} gets "
+            f"{formula('inf/inf = nan')} and every other class gets 0."
+        )
+    elif problem == "overflow":
         why = (
             f"{formula('e^(x/T)')} overflows to inf once {formula(f'x/T > {over}')} (the largest "
             f"{dtype} is {formula(w.limit(limits['largest']))}); the sum is then inf, so a class "
@@ -905,11 +1094,12 @@ def _naive_note(steps: dict[str, Any], w: Numbers) -> Note:
         )
     else:
         why = "the unshifted exponentials lose precision. The shifted form above does not."
-    if problem == "overflow":
+    if problem == "overflow" and not infinite:
         why += " The shifted form above does not break."
     return Note(
         "Without the shift it breaks.",
-        f"The naive formula {naive_formula} gives {_listed(naive['probs'], w, 'naive p')}: {why} "
+        f"The naive formula {naive_formula} gives "
+        f"{_listed(steps, naive['probs'], w, 'naive p')}: {why} "
         "Side by side:",
         naive_grid(steps, w),
     )
@@ -949,7 +1139,9 @@ def _sweep_note(steps: dict[str, Any], w: Numbers) -> Note:
         f"The same scores at several temperatures. As {formula('T → 0')} {cold}; as "
         f"{formula('T')} grows it spreads {hot}. The order of the classes never changes. "
         f"(On a terminal and in Markdown, 'shape' draws each distribution and a bar shows "
-        f"{formula('H / log K')}.)",
+        f"{formula(_entropy_scale(steps))}"
+        + ("" if live == k else f", where {live} is the number of classes that are not masked")
+        + ".)",
         sweep_grid(steps, w),
     )
 
@@ -988,29 +1180,31 @@ def naive_grid(steps: dict[str, Any], w: Numbers) -> Grid:
     return Grid(header, rows, title="naive and shifted, side by side")
 
 
+def _entropy_scale(steps: dict[str, Any]) -> str:
+    """The bar's ratio: the entropy over its largest value, uniform over unmasked classes."""
+    live = len(steps["classes"]) - len(steps["masked"])
+    return f"H / log {live}"
+
+
 def sweep_grid(steps: dict[str, Any], w: Numbers) -> Grid:
     from .rich_output import bar
 
     names, legend = _short_names(steps)
     k = len(names)
     per_class = k <= SWEEP_MAX_CLASSES
-    header = ["T"]
+    header = [formula("T")]
     header += [formula(f"p[{name(n)}]") for n in names] if per_class else [formula("p[max]")]
-    header += ["shape", "H", "H / log K"]
+    live = len(steps["classes"]) - len(steps["masked"])
+    scaled = live > 1  # with one class left H / log 1 is 0/0: no bar
+    header += ["shape", formula("H")] + ([formula(_entropy_scale(steps))] if scaled else [])
     rows = []
     for entry in steps["sweep"]:
         probs = entry["probs"]
         cells = [w.fixed(p) for p in probs] if per_class else [w.fixed(max(probs))]
-        fraction = entry["entropy"] / steps["max_entropy"] if k > 1 else 0.0
-        rows.append(
-            [
-                w.g(entry["temperature"]),
-                *cells,
-                sparkline(probs),
-                w.fixed(entry["entropy"]),
-                bar(fraction, 10),
-            ]
-        )
+        row = [w.g(entry["temperature"]), *cells, sparkline(probs), w.fixed(entry["entropy"])]
+        if scaled:
+            row.append(bar(entry["entropy"] / steps["unmasked_entropy"], 10))
+        rows.append(row)
     width = len(header)
     return Grid(
         header,
@@ -1018,7 +1212,7 @@ def sweep_grid(steps: dict[str, Any], w: Numbers) -> Grid:
         title="temperature sweep",
         caption=legend if per_class else None,
         keys_right=True,
-        pictures={width - 3, width - 1},
+        pictures={width - 3, width - 1} if scaled else {width - 2},
     )
 
 

@@ -11,6 +11,8 @@ import re
 from typing import Any, BinaryIO
 
 from .explain_notes import (
+    CODE_CLOSE,
+    CODE_OPEN,
     MATH_CLOSE,
     MATH_OPEN,
     NAME_CLOSE,
@@ -25,6 +27,7 @@ LONG_FORMULA = 50  # longer formulas may break after + and = too
 MARKS_WIDTH = 8  # the narrowest the column of marks (◀ max, true) may wrap to
 _SEGMENTS = re.compile(f"{MATH_OPEN}(.*?){MATH_CLOSE}", re.S)
 _NAMES = re.compile(f"{NAME_OPEN}(.*?){NAME_CLOSE}", re.S)
+_CODE = re.compile(f"{CODE_OPEN}(.*?){CODE_CLOSE}", re.S)
 
 
 def _printable_steps(steps: dict[str, Any]) -> dict[str, Any]:
@@ -48,6 +51,12 @@ def _pieces(text: str) -> list[tuple[bool, str]]:
     return pieces
 
 
+def _code_pieces(text: str) -> list[tuple[bool, str]]:
+    """``(is_code, text)`` pieces of prose, in order."""
+    parts = _CODE.split(text)  # the captured commands are at the odd places
+    return [(i % 2 == 1, part) for i, part in enumerate(parts) if part]
+
+
 # --- terminal text -------------------------------------------------------------------
 
 
@@ -62,6 +71,7 @@ def plain(text: str) -> str:
             piece = _glued(piece, GLUE)
         else:
             piece = piece.replace("class ", f"class{GLUE}")
+            piece = _CODE.sub(lambda m: "'" + m.group(1).replace(" ", GLUE) + "'", piece)
         out.append(piece)
     return "".join(out)
 
@@ -190,7 +200,10 @@ def _rich_tables(grid: Grid, width: int) -> list[Any]:
         if fitting:
             chunks = fitting[0]
             break
-    chunks[-1] = chunks[-1] + marks
+    if grid.dim:  # every part says how many rows it leaves out, and which row is which
+        chunks = [chunk + marks for chunk in chunks]
+    else:
+        chunks[-1] = chunks[-1] + marks
     from rich.console import Group
     from rich.text import Text
 
@@ -330,6 +343,8 @@ def latex_math(text: str) -> str:
     text = _EXPONENT.sub(exponent, text)
     text = re.sub(r"_([A-Za-z0-9]{2,})", r"_{\1}", text)
     text = _WORD.sub(lambda m: _WORDS[m.group(1)], text)
+    # math mode drops spaces: a word followed by more keeps its space inside \text{}
+    text = re.sub(r"\\text\{([A-Za-z]+)\} +(?=\S)", r"\\text{\1 }", text)
     text = "".join(_SYMBOLS.get(char, char) for char in text)
     text = re.sub(r"(\\[a-z]+) +", r"\1 ", text)
     return re.sub("\x06(\\d+)\x07", lambda m: names[int(m.group(1))], text)
@@ -347,7 +362,8 @@ def _md(text: str) -> str:
             # a | would end the cell of a pipe table, even inside $…$
             out.append("$" + latex_math(piece).replace("|", r"\vert{}") + "$")
         else:
-            out.append(_MARKDOWN_SPECIAL.sub(r"\\\1", piece))
+            for is_code, part in _code_pieces(piece):
+                out.append(f"`{part}`" if is_code else _MARKDOWN_SPECIAL.sub(r"\\\1", part))
     return "".join(out)
 
 
@@ -402,7 +418,9 @@ def _tex(text: str) -> str:
         if is_math:
             out.append("$" + latex_math(piece) + "$")
         else:
-            out.append(latex_escape(_NAMES.sub(lambda m: m.group(1), piece)))
+            for is_code, part in _code_pieces(_NAMES.sub(lambda m: m.group(1), piece)):
+                escaped = latex_escape(part)
+                out.append(r"\texttt{" + escaped + "}" if is_code else escaped)
     return "".join(out).strip()
 
 

@@ -72,6 +72,9 @@ def spellings(value: float, digits: int) -> set[str]:
         out.add(f"{value:.{max(digits - 1, 0)}e}")
     if digits == 0 and 0 < abs(value) < 0.5:
         out.add(f"{value:.1g}")
+    # below two significant digits of fixed point, scientific (1.507e-04 at 4 decimals)
+    if digits > 0 and value != 0 and round(abs(value), digits) < 10.0 ** -max(digits - 1, 1):
+        out.add(f"{value:.{max(digits - 1, 1)}e}")
     return {s.lstrip("-") for s in out}
 
 
@@ -273,7 +276,7 @@ def test_the_underflow_limits_are_the_float64_ones_everywhere():
     normal = f"{float(info.smallest_normal):.2g}"
     out = flat("0", "-800")
     assert subnormal == "4.9e-324"
-    assert f"smallest positive float64 ({subnormal})" in out
+    assert f"smallest positive float64 (half of {subnormal})" in out
     assert "1e-308" not in out and "5e-324" not in out
     subnormal_case = flat("0", "-720")
     assert f"below {normal}, the smallest normal float64" in subnormal_case
@@ -313,9 +316,9 @@ def test_two_classes_with_a_label_give_the_binary_cross_entropy_and_its_gradient
     out = flat("1.5", "-0.5", "--label", "1")
     s = 1 / (1 + math.exp(-2.0))
     bce = -math.log(1 - s)
-    assert "(here y = 0), the binary cross-entropy" in out
+    assert "(here t = 0), the binary cross-entropy" in out
     assert f"log(1 - σ(a - b))] = {bce:.4f}" in out
-    assert f"σ(a - b) - y = {s:.4f}" in out
+    assert f"σ(a - b) - t = {s:.4f}" in out
     steps = data("1.5", "-0.5", "--label", "1")
     assert_allclose(steps["binary_cross_entropy"], steps["cross_entropy"], rtol=1e-15)
     assert_allclose(steps["sigmoid_gradient"], steps["gradient_z"][0], rtol=1e-15)
@@ -530,7 +533,7 @@ def test_rounded_terms_that_miss_the_printed_sum_are_owned_up_to():
     steps = data("2", "1", "0.1")
     printed = sum(round(e, 4) for e in steps["exp"])
     assert f"{printed:.4f}" != f"{steps['sum_exp']:.4f}"  # 1.5175 against 1.5174
-    assert "each is rounded, the sum is of the exact values" in flat("2", "1", "0.1")
+    assert "each is rounded, the sum is of the unrounded values" in flat("2", "1", "0.1")
     assert "each is rounded" not in flat("1", "2")
 
 
