@@ -1,0 +1,58 @@
+"""Inputs at the edges that once gave wrong numbers, raw NumPy warnings, internal errors or
+help that contradicted the program: each must now give a right answer or one clear line."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from typer.testing import CliRunner
+
+from softmax_cli.cli import app
+
+
+def run(*args: str, input: str | None = None):
+    """Run softmax in-process and fail on any Python warning that reached the user."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(app, list(args), input=input)
+    assert not caught, [str(w.message) for w in caught]
+    return result
+
+
+def assert_one_line_error(result, code: int, *fragments: str) -> None:
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert "Warning" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    for fragment in fragments:
+        assert fragment in lines[0], result.output
+
+
+SCORES = "2,1,0;0,2,1;1,1,3"
+
+
+@pytest.mark.parametrize("weight", ["5e-324", "1e-200", "1e308", "1e200"])
+@pytest.mark.parametrize("command", ["evaluate", "calibrate", "cross-entropy"])
+def test_sample_weights_too_extreme_to_weigh_are_refused_at_their_line(tmp_path, command, weight):
+    path = tmp_path / "w.txt"
+    path.write_text(f"1\n{weight}\n1\n")
+    result = run(command, SCORES, "--labels", "0,1,2", "--sample-weights", str(path), "-o", "csv")
+    assert_one_line_error(result, 1, "row 2", "sample weight", "accurately")
+
+
+@pytest.mark.parametrize("weight", ["1e-150", "1e150", "3.5"])
+def test_equal_sample_weights_at_the_bounds_give_the_unweighted_result(tmp_path, weight):
+    path = tmp_path / "w.txt"
+    path.write_text(f"{weight}\n{weight}\n{weight}\n")
+    plain = run("evaluate", SCORES, "--labels", "0,1,2", "-o", "json")
+    weighted = run(
+        "evaluate", SCORES, "--labels", "0,1,2", "--sample-weights", str(path), "-o", "json"
+    )
+    assert plain.exit_code == weighted.exit_code == 0, weighted.output
+    import json
+
+    a, b = json.loads(plain.output), json.loads(weighted.output)
+    for key in ("nll", "accuracy", "brier", "ece"):
+        assert b[key] == pytest.approx(a[key], rel=1e-12), key
