@@ -28,6 +28,7 @@ from .streams import stdout_bytes
 from .writers import header_line
 
 TABLE_DRAWS = 40  # a table shows this many draws of a row; csv and json show all
+DRAWS_AT_ONCE = 1 << 20  # draws held in memory at a time (rows x -n)
 TOP_FIELDS = ("row", "rank", "class", "prob", "logprob", "cumulative")
 
 
@@ -304,6 +305,20 @@ class SampleWriter:
     ) -> None:
         if values.shape[0] == 0:
             return
+        # Rows are drawn a slice at a time so a block never holds more than
+        # about DRAWS_AT_ONCE draws, however many rows times -n that is.
+        step = max(1, DRAWS_AT_ONCE // self.count)
+        for start in range(0, values.shape[0], step):
+            stop = start + step
+            part = None
+            if carried is not None:
+                part = Carried(
+                    None if carried.kept is None else carried.kept[start:stop],
+                    None if carried.objects is None else carried.objects[start:stop],
+                )
+            self._rows(values[start:stop], first_row + start, part)
+
+    def _rows(self, values: FloatArray, first_row: int, carried: Carried | None) -> None:
         draws = sampling.draw(values, self.count, self.generator)
         support = np.count_nonzero(values, axis=1)
         kept = _kept_rows(carried, values.shape[0])
@@ -317,7 +332,7 @@ class SampleWriter:
                 len(shown),
                 lambda offset: (
                     first_row + offset + 1,
-                    shown[offset],
+                    shown[offset][: TABLE_DRAWS + 1],
                     int(support[offset]),
                     kept[offset] if kept is not None else None,
                 ),
@@ -383,7 +398,7 @@ class SampleWriter:
                 table.add_row(not_shown(self.window.hidden, "row"), *cells, style=GAP_STYLE)
             text = " ".join(printable(str(draw)) for draw in draws[:TABLE_DRAWS])
             if len(draws) > TABLE_DRAWS:
-                text += f" {GAP} ({len(draws) - TABLE_DRAWS:,} more; -o csv shows all)"
+                text += f" {GAP} ({self.count - TABLE_DRAWS:,} more; -o csv shows all)"
             table.add_row(f"{number:,}", *(printable(v) for v in kept or ()), text, f"{support:,}")
         console.print(table)
         stream.flush()

@@ -434,6 +434,8 @@ CLASSWISE = Option(
     panel="Calibration error",
 )
 _MANY = 1 << 31
+#: Each row's draws are one line (one JSON list), held whole while written.
+MAX_DRAWS = 1_000_000
 TOP_COUNT = Option(
     "k",
     ("-k", "--top-k"),
@@ -445,8 +447,8 @@ TOP_COUNT = Option(
 DRAWS = Option(
     "draws",
     ("-n", "--draws"),
-    "Draws per row, 1 or more (default 1).",
-    convert=whole_number(1, _MANY),
+    "Draws per row, 1 to 1000000 (default 1); each row's draws are one output line.",
+    convert=whole_number(1, MAX_DRAWS),
     default=1,
     metavar="N",
 )

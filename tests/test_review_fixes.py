@@ -56,3 +56,34 @@ def test_equal_sample_weights_at_the_bounds_give_the_unweighted_result(tmp_path,
     a, b = json.loads(plain.output), json.loads(weighted.output)
     for key in ("nll", "accuracy", "brier", "ece"):
         assert b[key] == pytest.approx(a[key], rel=1e-12), key
+
+
+def test_sample_draws_above_the_documented_limit_are_a_usage_error():
+    result = run("sample", "-n", "2147483648", "--seed", "1", "2", "1")
+    assert result.exit_code == 2, result.output
+    assert "1000000" in result.output and "Traceback" not in result.output
+
+
+def test_sample_many_draws_over_many_rows_match_inverse_cdf_draws():
+    """Rows x draws beyond what is drawn at once still come out in the seeded order."""
+    import numpy as np
+
+    rows = [[2.0, 1.0, 0.0], [0.0, 0.0, 3.0], [1.0, 1.0, 1.0]]
+    draws = 400_000
+    result = run(
+        "sample",
+        "-n",
+        str(draws),
+        "--seed",
+        "7",
+        ";".join(",".join(map(str, r)) for r in rows),
+        "-o",
+        "csv",
+    )
+    assert result.exit_code == 0
+    generator = np.random.Generator(np.random.PCG64(7))
+    for line, row in zip(result.output.splitlines(), rows, strict=True):
+        probs = np.exp(row) / np.exp(row).sum()
+        cdf = np.cumsum(probs)
+        expected = np.minimum(np.searchsorted(cdf, generator.random(draws) * cdf[-1], "right"), 2)
+        assert np.array_equal(np.array(line.split(","), dtype=int), expected)
