@@ -87,3 +87,35 @@ def test_sample_many_draws_over_many_rows_match_inverse_cdf_draws():
         cdf = np.cumsum(probs)
         expected = np.minimum(np.searchsorted(cdf, generator.random(draws) * cdf[-1], "right"), 2)
         assert np.array_equal(np.array(line.split(","), dtype=int), expected)
+
+
+ALPHA_COMMANDS = [
+    (command.name, option.flags[0])
+    for command in __import__("softmax_cli.options", fromlist=["COMMANDS"]).COMMANDS
+    for option in command.options
+    if option.convert is not None and option.convert.__name__ == "alpha_value"
+]
+
+
+@pytest.mark.parametrize("alpha", ["1.000000000001", "1.0000001", "1e6", "1e300", "1e308"])
+@pytest.mark.parametrize(("command", "flag"), ALPHA_COMMANDS)
+def test_extreme_alphas_give_a_distribution_without_warnings(command, flag, alpha):
+    import json
+
+    assert ALPHA_COMMANDS
+    scores = "1e300,-1e300,0" if command == "explain" else "2,1,0;1e300,-1e300,0"
+    result = run(command, flag, alpha, scores, "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.output
+    if command == "entmax":
+        rows = json.loads(result.output)["rows"]
+        for row in rows:
+            assert sum(row) == pytest.approx(1.0)
+        # A huge alpha leaves only the top class; alpha near 1 is softmax.
+        if float(alpha) >= 1e6:
+            assert rows[0] == [1.0, 0.0, 0.0]
+
+
+def test_entmax_loss_with_a_huge_alpha_has_no_warnings():
+    result = run("entmax", "--alpha", "1e308", "2,1,0", "--loss", "--labels", "1", "-o", "json")
+    assert result.exit_code == 0, result.output
