@@ -119,3 +119,35 @@ def test_extreme_alphas_give_a_distribution_without_warnings(command, flag, alph
 def test_entmax_loss_with_a_huge_alpha_has_no_warnings():
     result = run("entmax", "--alpha", "1e308", "2,1,0", "--loss", "--labels", "1", "-o", "json")
     assert result.exit_code == 0, result.output
+
+
+EXPLAIN_SCORES = [3.1, 0.2, 0.1, -1.5, -0.8, -2, -1.1, -2.2, -0.5, -3]
+
+
+def _after_top_k_cumulative(k: int) -> dict[int, float]:
+    import numpy as np
+
+    probs = np.exp(EXPLAIN_SCORES) / np.exp(EXPLAIN_SCORES).sum()
+    top = np.argsort(-probs, kind="stable")[:k]
+    return dict(zip(top.tolist(), (np.cumsum(probs[top]) / probs[top].sum()).tolist(), strict=True))
+
+
+def test_explain_top_p_after_top_k_shows_the_cumulative_top_p_judged():
+    import json
+
+    scores = ",".join(map(str, EXPLAIN_SCORES))
+    args = ("explain", scores, "--classes", "examples/vocab.txt", "--top-k", "5", "--top-p", "0.9")
+    expected = _after_top_k_cumulative(5)
+    data = json.loads(run(*args, "-o", "json").output)
+    for index, value in enumerate(data["top_p_cumulative"]):
+        if index in expected:
+            assert value == pytest.approx(expected[index])
+        else:
+            assert value is None
+    # Every kept class but the last has cumulative < P, and the last reaches it.
+    kept = [i for i in data["order"] if data["kept"][i]]
+    assert all(expected[i] < 0.9 for i in kept[:-1]) and expected[kept[-1]] >= 0.9
+    table = run(*args).output
+    assert "after top-k" in table
+    cat_line = next(line for line in table.splitlines() if "│ cat" in line)
+    assert f"{expected[1]:.4f}" in cat_line
