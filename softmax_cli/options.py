@@ -753,7 +753,7 @@ COMMANDS: tuple[Command, ...] = (
         (
             "softmax sample -n 5 --seed 1 2 1 0.1",
             "softmax sample -n 3 -t 0.7 --top-p 0.9 -i next-token.csv",
-            "softmax sample --classes vocab.txt --names 3 1 2 0",
+            "softmax sample -n 4 --names -i logits.csv",
         ),
         (
             DRAWS,
