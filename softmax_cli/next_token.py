@@ -95,6 +95,9 @@ class TopWriter:
         logprobs = np.take_along_axis(values, top, axis=1)
         cumulative = np.cumsum(probs, axis=1)
         kept = _kept_rows(carried, values.shape[0])
+        if carried is not None and carried.objects is not None and self.output is Format.NDJSON:
+            self._write_objects(carried.objects, kept, top, probs, logprobs, cumulative)
+            return
         records = []
         for offset in range(values.shape[0]):
             for rank in range(top.shape[1]):
@@ -108,6 +111,41 @@ class TopWriter:
                 ]
                 records.append((kept[offset] if kept is not None else [], fields))
         self._write(records)
+
+    def _write_objects(
+        self,
+        objects: list[dict],
+        kept: list[list[str]] | None,
+        top: Any,
+        probs: FloatArray,
+        logprobs: FloatArray,
+        cumulative: FloatArray,
+    ) -> None:
+        """``--key`` with -o ndjson: each object comes back whole with its ranks added as
+        ``"top"``, one line per object as the other commands write it."""
+        lines = []
+        for offset, obj in enumerate(objects[: top.shape[0]]):
+            ranks = [
+                dict(
+                    zip(
+                        TOP_FIELDS[1:],
+                        [
+                            rank + 1,
+                            _class_name(self.classes, int(top[offset, rank])),
+                            self._number(float(probs[offset, rank])),
+                            self._number(float(logprobs[offset, rank])),
+                            self._number(float(cumulative[offset, rank])),
+                        ],
+                        strict=True,
+                    )
+                )
+                for rank in range(top.shape[1])
+            ]
+            extra = dict(zip(self.kept_names or (), kept[offset], strict=True)) if kept else {}
+            lines.append(orjson.dumps({**obj, **extra, "top": ranks}) + b"\n")
+        self.out.write(b"".join(lines))
+        self.any_rows = True
+        self.out.flush()
 
     def _write(self, records: list[tuple[list[str], list[Any]]]) -> None:
         if self.output.is_delimited:

@@ -275,7 +275,7 @@ KEY = Option(
     "key",
     ("--key",),
     "NDJSON objects: the key holding each row's scores; -o ndjson then writes "
-    "each object with the result added.",
+    "each object with the result added (top: as a list \"top\" of its ranks).",
     convert=text_value,
     metavar="NAME",
     panel="Input",

@@ -151,3 +151,24 @@ def test_explain_top_p_after_top_k_shows_the_cumulative_top_p_judged():
     assert "after top-k" in table
     cat_line = next(line for line in table.splitlines() if "│ cat" in line)
     assert f"{expected[1]:.4f}" in cat_line
+
+
+def test_top_with_key_and_ndjson_writes_each_object_with_its_ranks():
+    import json
+
+    import numpy as np
+
+    lines = open("examples/preds.jsonl", encoding="utf-8").read().splitlines()
+    result = run("top", "-k", "2", "-i", "examples/preds.jsonl", "--key", "logits", "-o", "ndjson")
+    assert result.exit_code == 0, result.output
+    written = [json.loads(line) for line in result.output.splitlines()]
+    assert len(written) == len(lines)
+    for text, obj in zip(lines, written, strict=True):
+        source = json.loads(text)
+        assert {key: obj[key] for key in source} == source
+        logits = np.array(source["logits"])
+        probs = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+        best = np.argsort(-probs, kind="stable")[:2]
+        assert [rank["class"] for rank in obj["top"]] == best.tolist()
+        assert [rank["rank"] for rank in obj["top"]] == [1, 2]
+        assert obj["top"][1]["cumulative"] == pytest.approx(probs[best].sum())
