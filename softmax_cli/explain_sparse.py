@@ -167,8 +167,10 @@ def explain_beyond(run: Invocation, front: Front) -> None:
             raise UsageError(
                 f"goes with softmax, not {run.name_of(chosen[0])}", option=run.name_of(dest)
             )
-    from .beyond import read_tree
+    from .beyond import read_tree, refuse_class_names
 
+    if run.tree is not None:
+        refuse_class_names(run)
     tree = read_tree(run.tree, run.name_of("tree")) if run.tree is not None else None
     values, classes = _one_vector(run, front, check=tree is None)
     if tree is None:

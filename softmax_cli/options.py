@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .formats import SUPPORTED, Format, Output
@@ -275,7 +275,7 @@ KEY = Option(
     "key",
     ("--key",),
     "NDJSON objects: the key holding each row's scores; -o ndjson then writes "
-    "each object with the result added (top: as a list \"top\" of its ranks).",
+    'each object with the result added (top: as a list "top" of its ranks).',
     convert=text_value,
     metavar="NAME",
     panel="Input",
@@ -544,7 +544,8 @@ TREE = Option(
     "tree",
     ("--tree",),
     "The tree: one line per class, 'class node:code node:code ...' from the root "
-    "(code 0 takes sigmoid(s), 1 takes sigmoid(-s)); nodes numbered 0 to K-2.",
+    "(code 0 takes sigmoid(s), 1 takes sigmoid(-s)); nodes numbered 0 to K-2. "
+    "It names the classes; the K-1 score columns are its nodes.",
     convert=text_value,
     metavar="FILE",
 )
@@ -578,7 +579,8 @@ EXPLAIN_ENTMAX = Option(
 EXPLAIN_TREE = Option(
     "tree",
     ("--tree",),
-    "Explain hierarchical softmax over the tree in FILE: each path and its sigmoids.",
+    "Explain hierarchical softmax over the tree in FILE: each path and its sigmoids. "
+    "The tree names the classes; the scores are its nodes (no --classes).",
     convert=text_value,
     metavar="FILE",
     panel="Beyond softmax",
@@ -830,6 +832,27 @@ COMMANDS: tuple[Command, ...] = (
     ),
 )
 
+# hsoftmax's score columns are the tree's nodes, and a tree has no shift invariance.
+_NODE_TEMPERATURE = replace(
+    TEMPERATURE,
+    help="Divide each node score by T > 0 (default 1), unshifted: sigmoids, unlike "
+    "softmax, change when every score shifts.",
+)
+_NODE_HEADER = replace(
+    HEADER,
+    help="Whether the first line names the nodes, one per score column (default: "
+    "detected); the class names come from --tree.",
+)
+_NODE_LABELS = replace(
+    LABELS,
+    help="One label per row: class names from --tree or 0-based indices, comma-separated (cat,1).",
+)
+_NODE_CLASSES = replace(
+    CLASSES,
+    help="Refused: the class names come from --tree, and the score columns are its "
+    "nodes (a header line may name those).",
+)
+
 _SPARSE_OPTIONS = (
     TEMPERATURE,
     SPARSE_LOSS,
@@ -893,10 +916,13 @@ COMMANDS += (
             TREE,
             HUFFMAN,
             LOG,
-            TEMPERATURE,
-            LABELS,
+            _NODE_TEMPERATURE,
+            _NODE_LABELS,
             REDUCTION,
-            *_READING,
+            INPUT,
+            DELIMITER,
+            _NODE_HEADER,
+            _NODE_CLASSES,
             *_CARRYING,
             ROW_FORMAT,
             *_SHOWING,

@@ -172,3 +172,42 @@ def test_top_with_key_and_ndjson_writes_each_object_with_its_ranks():
         assert [rank["class"] for rank in obj["top"]] == best.tolist()
         assert [rank["rank"] for rank in obj["top"]] == [1, 2]
         assert obj["top"][1]["cumulative"] == pytest.approx(probs[best].sum())
+
+
+def _help(*path: str) -> str:
+    return " ".join(run(*path, "--help").output.split())
+
+
+@pytest.mark.parametrize("command", [("hsoftmax", "--tree"), ("explain", "--tree")])
+def test_class_names_file_with_a_tree_is_refused(tmp_path, command):
+    nodes = tmp_path / "nodes.txt"
+    nodes.write_text("n0\nn1\nn2\n")
+    result = run(*command, "examples/animals.tree", "0.5,-1,2", "--classes", str(nodes))
+    assert result.exit_code == 2, result.output
+    assert "--classes" in result.output and "--tree" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_hsoftmax_help_says_the_columns_are_nodes_and_the_tree_names_classes():
+    text = _help("hsoftmax")
+    assert "Class names, one per line" not in text
+    assert "names the nodes" in text  # --header
+    assert "class names from --tree" in text  # --labels
+
+
+def test_hsoftmax_temperature_help_matches_what_it_does():
+    import math
+
+    text = _help("hsoftmax")
+    assert "max-shifted" not in text
+    # What it does: each node score divided by T, unshifted (sigmoids are not shift-invariant).
+    csv = run("hsoftmax", "--tree", "examples/animals.tree", "0.5,-1,2", "-t", "2", "-o", "csv")
+    first = float(csv.output.splitlines()[1].split(",")[0])
+    assert first == pytest.approx(1 / (1 + math.exp(-0.25)) / (1 + math.exp(0.5)))  # cat: 0:0 1:0
+
+
+def test_hsoftmax_log_with_labels_says_the_loss_is_written_instead():
+    result = run("hsoftmax", "--tree", "examples/animals.tree", "0.5,-1,2", "-l", "fish", "--log")
+    assert result.exit_code == 2
+    assert "instead of log-probabilities" in result.output
+    assert "writes probabilities" not in result.output
