@@ -144,12 +144,12 @@ def _table(steps: dict[str, Any], out: BinaryIO, f: int, no_color: bool) -> None
     table = Table(title=title)
     table.add_column("class", overflow="fold")
     table.add_column("p", justify="right")
-    table.add_column("cumulative", justify="right", min_width=10)
+    table.add_column("cumulative", justify="right")
     # top-p judges the mass renormalised after top-k: show that, or the table would
     # contradict its decisions.
     after_top_k = steps["top_p_cumulative"] is not None and steps["filters"]["top_k"] is not None
     if after_top_k:
-        table.add_column("cumulative\nafter top-k", justify="right", min_width=11)
+        table.add_column("cumulative after top-k", justify="right")
     for dest, _ in given:
         table.add_column(dest.replace("_", "-"), justify="center")
     table.add_column("p kept", justify="right")
@@ -177,7 +177,7 @@ def _table(steps: dict[str, Any], out: BinaryIO, f: int, no_color: bool) -> None
             *([_cumulative_cell(steps["top_p_cumulative"][index], f)] if after_top_k else []),
             *marks,
             table_number(q, f) if survived else "-",
-            bar(q, 16) if survived else "",
+            bar(q, 8 if after_top_k else 16) if survived else "",
             style=ARGMAX_STYLE if index == steps["order"][0] else (None if survived else GAP_STYLE),
         )
     note = (
@@ -190,7 +190,9 @@ def _table(steps: dict[str, Any], out: BinaryIO, f: int, no_color: bool) -> None
         "least M times the top probability. Equal scores are kept or dropped together."
     )
     console, stream = make_console(out, no_color)
-    console.print(Group(table, "", note))
+    from .table_fit import fitted
+
+    console.print(Group(fitted(console, table, pictures=[len(table.columns) - 1]), "", note))
     stream.flush()
 
 

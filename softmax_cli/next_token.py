@@ -243,6 +243,8 @@ class TopTable:
         from rich.console import Group
         from rich.table import Table
 
+        from .table_fit import fitted
+
         console, stream = make_console(self.out, self.no_color)
         f = self.precision
         tables: list[Any] = []
@@ -277,7 +279,7 @@ class TopTable:
                 f"entropy {table_number(entropy, f)} nats; "
                 f"mass outside the top {top.size}: {table_number(outside, f)}"
             )
-            tables.append(table)
+            tables.append(fitted(console, table, keep=2, pictures=[5]))
         console.print(Group(*tables))
         stream.flush()
 

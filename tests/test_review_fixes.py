@@ -211,3 +211,40 @@ def test_hsoftmax_log_with_labels_says_the_loss_is_written_instead():
     assert result.exit_code == 2
     assert "instead of log-probabilities" in result.output
     assert "writes probabilities" not in result.output
+
+
+NARROW_TABLES = [
+    ("top", "-k", "3", "-i", "examples/next-token.csv", "--classes", "examples/vocab.txt"),
+    (
+        "evaluate",
+        "-i",
+        "examples/weighted.csv",
+        "--label-column",
+        "y",
+        "--sample-weight-column",
+        "w",
+        "--report",
+        "--bins",
+        "10",
+    ),
+    ("explain", ",".join(map(str, EXPLAIN_SCORES)), "--classes", "examples/vocab.txt")
+    + ("--top-k", "5", "--top-p", "0.9"),
+]
+
+
+@pytest.mark.parametrize("columns", [40, 50, 60])
+@pytest.mark.parametrize("args", NARROW_TABLES, ids=lambda a: a[0])
+def test_narrow_tables_never_cut_a_number_or_a_header(args, columns):
+    import re
+
+    with warnings.catch_warnings():
+        result = CliRunner().invoke(app, [*args, "-o", "table"], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert max(len(line) for line in text.splitlines()) <= columns
+    assert not re.search(r"\d\.?…|…\d", text), text  # no cut number
+    # Every header the full-width table shows is still there, whole.
+    for header in ("cumulative", "logprob", "precision", "recall", "support", "confidence"):
+        if header in " ".join(run(*args, "-o", "table").output.split()):
+            assert header in text, header
+    assert not re.search(r"┃ \w ┃", text)  # no header one letter a line
