@@ -24,7 +24,8 @@ def assert_one_line_error(result, code: int, *fragments: str) -> None:
     assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
     assert "Warning" not in result.output
-    lines = result.output.strip().splitlines()
+    # A usage error adds Click's "Try 'softmax X --help' for help." line.
+    lines = [line for line in result.output.strip().splitlines() if not line.startswith("Try '")]
     assert len(lines) == 1, result.output
     for fragment in fragments:
         assert fragment in lines[0], result.output
@@ -248,3 +249,14 @@ def test_narrow_tables_never_cut_a_number_or_a_header(args, columns):
         if header in " ".join(run(*args, "-o", "table").output.split()):
             assert header in text, header
     assert not re.search(r"┃ \w ┃", text)  # no header one letter a line
+
+
+@pytest.mark.parametrize(
+    "options", [("evaluate", "--label-column", "y"), ("probs", "--keep", "y")], ids=str
+)
+def test_a_header_with_a_control_character_is_named_as_the_reason(tmp_path, options):
+    path = tmp_path / "scores.csv"
+    path.write_bytes(b"a,b\x01,y\n1,2,0\n2,1,1\n")
+    result = run(*options, "-i", str(path))
+    assert_one_line_error(result, 2, "line 1", "control character", "--header")
+    assert "no header" not in result.output
