@@ -332,11 +332,14 @@ def hsoftmax(run: Invocation, front: Front) -> None:
 
 
 def _write_huffman(run: Invocation) -> None:
+    from .escapes import printable
     from .hierarchy import huffman_paths, parse_counts, tree_text
 
     name = run.huffman
     classes, counts = parse_counts(_read_text(name, run.name_of("huffman")), name)
-    text = f"# Huffman tree of {name}: class node:code ... (code 0: sigmoid(s), 1: sigmoid(-s))\n"
+    # The comment must stay one line of the tree file, whatever the file's name holds.
+    shown = printable(name).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    text = f"# Huffman tree of {shown}: class node:code ... (code 0: sigmoid(s), 1: sigmoid(-s))\n"
     out = stdout_bytes()
     out.write((text + tree_text(classes, huffman_paths(counts))).encode())
     out.flush()

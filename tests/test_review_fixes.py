@@ -260,3 +260,31 @@ def test_a_header_with_a_control_character_is_named_as_the_reason(tmp_path, opti
     result = run(*options, "-i", str(path))
     assert_one_line_error(result, 2, "line 1", "control character", "--header")
     assert "no header" not in result.output
+
+
+def test_huffman_honours_quoted_count_fields(tmp_path):
+    counts = tmp_path / "counts.csv"
+    counts.write_text('"x,y",5\nb,3\nc,1\n')
+    result = run("hsoftmax", "--huffman", str(counts))
+    assert result.exit_code == 0, result.output
+    tree = [line.split()[0] for line in result.output.splitlines() if not line.startswith("#")]
+    assert tree == ["x,y", "b", "c"]
+
+
+def test_huffman_counts_the_fields_it_reports(tmp_path):
+    counts = tmp_path / "counts.csv"
+    counts.write_text('"a,b",5,7\n')
+    result = run("hsoftmax", "--huffman", str(counts))
+    assert_one_line_error(result, 1, "line 1", "found 3 fields")
+
+
+def test_huffman_tree_of_a_file_named_with_a_newline_loads_back(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    name = "odd\nname\u2028.csv"
+    (tmp_path / name).write_text("a,5\nb,3\nc,1\n")
+    written = run("hsoftmax", "--huffman", name)
+    assert written.exit_code == 0
+    (tmp_path / "t.tree").write_text(written.output)
+    loaded = run("hsoftmax", "--tree", "t.tree", "1,2", "-o", "csv")
+    assert loaded.exit_code == 0, loaded.output
+    assert loaded.output.splitlines()[0] == "a,b,c"
