@@ -288,3 +288,23 @@ def test_huffman_tree_of_a_file_named_with_a_newline_loads_back(tmp_path, monkey
     loaded = run("hsoftmax", "--tree", "t.tree", "1,2", "-o", "csv")
     assert loaded.exit_code == 0, loaded.output
     assert loaded.output.splitlines()[0] == "a,b,c"
+
+
+ROW_COMMANDS = [
+    ("top", "-k", "2"),
+    ("probs",),
+    ("logprobs",),
+    ("sparsemax",),
+    ("entmax", "--alpha", "1.5"),
+]
+
+
+@pytest.mark.parametrize("bad", ["1,2", "1,x,2"])
+@pytest.mark.parametrize("command", ROW_COMMANDS, ids=lambda c: c[0])
+def test_argument_rows_before_a_bad_row_are_written_as_from_a_file(command, bad):
+    from_arguments = run(*command, f"2,1,0;{bad}", "-o", "csv")
+    from_file = run(*command, "-o", "csv", input=f"2,1,0\n{bad}\n")
+    assert from_arguments.exit_code == from_file.exit_code == 1
+    written = [line for line in from_arguments.output.splitlines() if "softmax:" not in line]
+    expected = [line for line in from_file.output.splitlines() if "softmax:" not in line]
+    assert written == expected and written  # the first row's results, before the error
