@@ -233,7 +233,7 @@ PRECISION = Option(
     "precision",
     ("--precision",),
     "Digits, 0 to 17: decimals in tables (default 4), significant digits "
-    "elsewhere (default: the shortest exact form).",
+    "elsewhere, where 0 counts as 1 (default: the shortest exact form).",
     convert=whole_number(0, 17),
     metavar="N",
     panel="Output",

@@ -308,3 +308,25 @@ def test_argument_rows_before_a_bad_row_are_written_as_from_a_file(command, bad)
     written = [line for line in from_arguments.output.splitlines() if "softmax:" not in line]
     expected = [line for line in from_file.output.splitlines() if "softmax:" not in line]
     assert written == expected and written  # the first row's results, before the error
+
+
+@pytest.mark.parametrize("output", ["csv", "json"])
+@pytest.mark.parametrize(
+    "command", [("top", "-k", "3"), ("probs",), ("logprobs",), ("sparsemax",)], ids=str
+)
+def test_precision_0_means_one_significant_digit_in_every_command(command, output):
+    import json
+    import re
+
+    full = run(*command, "2,1,0.1;0.3,-1,2", "-o", output)
+    zero = run(*command, "2,1,0.1;0.3,-1,2", "-o", output, "--precision", "0")
+    assert full.exit_code == zero.exit_code == 0
+    pattern = r"-?\d+\.\d+(?:e-?\d+)?"
+    if output == "json":
+        full_numbers = [float(v) for v in re.findall(pattern, json.dumps(json.loads(full.output)))]
+    else:
+        full_numbers = [float(v) for v in re.findall(pattern, full.output)]
+    zero_numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", zero.output)]
+    for value in full_numbers:
+        assert float(f"{value:.1g}") in zero_numbers, value
+    assert "0 counts as 1" in _help(command[0])
