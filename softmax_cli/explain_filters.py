@@ -135,7 +135,7 @@ def _table(steps: dict[str, Any], out: BinaryIO, f: int, no_color: bool) -> None
     from rich.table import Table
 
     from .escapes import printable
-    from .rich_output import ARGMAX_STYLE, GAP_STYLE, GLUE, bar, make_console
+    from .rich_output import ARGMAX_STYLE, GAP_STYLE, GLUE, bar, count_text, make_console
 
     given = [(dest, value) for dest, value in steps["filters"].items() if value is not None]
     described = ", ".join(f"{dest.replace('_', '-')}{GLUE}{value:g}" for dest, value in given)
@@ -182,7 +182,8 @@ def _table(steps: dict[str, Any], out: BinaryIO, f: int, no_color: bool) -> None
         )
     note = (
         ("Top-p reads the cumulative after top-k (renormalised). " if after_top_k else "")
-        + f"{steps['support']} of {len(steps['probs'])} classes kept. Entropy "
+        + f"{steps['support']} of {count_text(len(steps['probs']), 'class', 'classes')} kept. "
+        "Entropy "
         f"{table_number(steps['entropy_before'], f)} nats before, "
         f"{table_number(steps['entropy_after'], f)} after. Filters apply in this order, "
         "each to what the one before left (renormalised): top-k keeps the k most probable "

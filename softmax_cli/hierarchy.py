@@ -258,7 +258,8 @@ def _checked(scores: FloatArray, tree: Tree, temperature: float) -> FloatArray:
     if scores.shape[1] != tree.nodes:
         raise RowError(
             0,
-            f"the row has {scores.shape[1]} scores, the tree has {tree.nodes} nodes "
+            f"the row has {scores.shape[1]} score{'' if scores.shape[1] == 1 else 's'}, "
+            f"the tree has {tree.nodes} node{'' if tree.nodes == 1 else 's'} "
             "(one score per internal node)",
         )
     nan_rows = np.isnan(scores).any(axis=1)

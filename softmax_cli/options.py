@@ -347,7 +347,8 @@ SMOOTHING = Option(
 BINS = Option(
     "bins",
     ("--bins",),
-    "Equal-width confidence bins for ECE and MCE, 1 to 100000 (default 15).",
+    "Confidence bins for ECE and MCE, 1 to 100000 (default 15): equal-width, or "
+    "equal-mass with --binning mass.",
     convert=whole_number(1, 100_000),
     default=15,
     metavar="M",

@@ -304,7 +304,7 @@ def render_evaluation_table(
     console, stream = make_console(out, no_color)
     summary = Table(
         title=f"evaluation: {report.rows} row{'' if report.rows == 1 else 's'}, "
-        f"{report.classes} classes, "
+        f"{report.classes} class{'' if report.classes == 1 else 'es'}, "
         f"T = {title_number(report.temperature)}"
     )
     summary.add_column("metric")

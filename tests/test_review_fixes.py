@@ -330,3 +330,34 @@ def test_precision_0_means_one_significant_digit_in_every_command(command, outpu
     for value in full_numbers:
         assert float(f"{value:.1g}") in zero_numbers, value
     assert "0 counts as 1" in _help(command[0])
+
+
+def test_bins_help_does_not_call_mass_bins_equal_width():
+    text = _help("evaluate")
+    assert "Equal-width confidence bins" not in text
+    assert "equal-mass with --binning mass" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "wrong"),
+    [
+        (("explain", "--sparsemax", "5,0", "-o", "table"), "1 classes"),
+        (("explain", "5", "--top-k", "1", "-o", "table"), "1 classes"),
+        (("explain", "--sparsemax", "5", "-o", "table"), "1 of 1 classes"),
+    ],
+)
+def test_counts_of_one_are_singular(args, wrong):
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert wrong not in " ".join(result.output.split())
+    assert "1 class" in result.output
+
+
+def test_a_tree_of_one_node_is_singular(tmp_path):
+    tree = tmp_path / "one.tree"
+    tree.write_text("only 0:0\nother 0:1\n")
+    title = run("explain", "--tree", str(tree), "0.5", "-o", "table").output
+    assert "1 node," in title and "1 nodes" not in title
+    error = run("hsoftmax", "--tree", str(tree), "1,2", "-o", "json")
+    assert error.exit_code == 1
+    assert "the tree has 1 node (" in error.output and "Traceback" not in error.output
