@@ -230,6 +230,7 @@ NARROW_TABLES = [
     ),
     ("explain", ",".join(map(str, EXPLAIN_SCORES)), "--classes", "examples/vocab.txt")
     + ("--top-k", "5", "--top-p", "0.9"),
+    ("cross-entropy", "-i", "examples/eval.csv", "--label-column", "y", "--reduction", "none"),
 ]
 
 
