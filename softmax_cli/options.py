@@ -393,7 +393,8 @@ SAMPLE_WEIGHT_COLUMN = Option(
 SAMPLE_WEIGHTS = Option(
     "sample_weights",
     ("--sample-weights",),
-    "Row weights from FILE: one number a line, in the order of the score rows.",
+    "Row weights from FILE: one number a line, in the order of the score rows; each 0 "
+    "or from 1e-150 to 1e150.",
     convert=text_value,
     metavar="FILE",
     panel="Weights",
