@@ -247,6 +247,17 @@ def _read_text(path: str, option: str) -> str:
         raise DataError(f"{path}: not UTF-8 text (byte {error.start + 1})", placed=True) from None
 
 
+def refuse_class_names(run: Invocation) -> None:
+    """With a tree, the classes are the tree's and the score columns are nodes, so a file of
+    class names could only contradict it (or be node names silently ignored)."""
+    if run.given("classes"):
+        raise UsageError(
+            "the class names come from --tree, and the score columns are its nodes "
+            "(a header line may name those)",
+            option=run.name_of("classes"),
+        )
+
+
 def hsoftmax(run: Invocation, front: Front) -> None:
     """Hierarchical softmax, its log, its cross-entropy; or ``--huffman`` writes a tree."""
     if run.huffman is not None:
@@ -262,6 +273,7 @@ def hsoftmax(run: Invocation, front: Front) -> None:
         return
     if run.tree is None:
         raise UsageError("needs --tree FILE (or --huffman COUNTS to make one)")
+    refuse_class_names(run)
     tree = read_tree(run.tree, run.name_of("tree"))
 
     with_loss = bool(run.labels)
@@ -272,7 +284,8 @@ def hsoftmax(run: Invocation, front: Front) -> None:
             raise UsageError("goes with --labels", option=run.name_of(dest))
     if with_loss and run.log:
         raise UsageError(
-            "writes probabilities; with --labels the loss is written", option=run.name_of("log")
+            "with --labels the loss is written instead of log-probabilities",
+            option=run.name_of("log"),
         )
     with front.score_source(run) as source:
         headed = source.classes is not None
@@ -319,11 +332,14 @@ def hsoftmax(run: Invocation, front: Front) -> None:
 
 
 def _write_huffman(run: Invocation) -> None:
+    from .escapes import printable
     from .hierarchy import huffman_paths, parse_counts, tree_text
 
     name = run.huffman
     classes, counts = parse_counts(_read_text(name, run.name_of("huffman")), name)
-    text = f"# Huffman tree of {name}: class node:code ... (code 0: sigmoid(s), 1: sigmoid(-s))\n"
+    # The comment must stay one line of the tree file, whatever the file's name holds.
+    shown = printable(name).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    text = f"# Huffman tree of {shown}: class node:code ... (code 0: sigmoid(s), 1: sigmoid(-s))\n"
     out = stdout_bytes()
     out.write((text + tree_text(classes, huffman_paths(counts))).encode())
     out.flush()

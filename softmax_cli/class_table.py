@@ -69,7 +69,9 @@ def render_class_report(
             style = "" if glyph == " " else HIT_STYLE if column == index else MISS_STYLE
             cells.append(Text.assemble((glyph, style), " ", _count(float(value), weighted, digits)))
         table.add_row(name, *cells)
-    console.print(table)
+    from .table_fit import fitted
+
+    console.print(fitted(console, table))
     console.print(
         f"shade: a cell's share of its row: {SHADES[0]} up to 1/4, {SHADES[1]} up to 1/2, "
         f"{SHADES[2]} up to 3/4, {SHADES[3]} more",
@@ -98,5 +100,5 @@ def render_class_report(
             table_number(numbers["f1"], digits),
             _count(numbers["support"], weighted, digits),
         )
-    console.print(per_class)
+    console.print(fitted(console, per_class))
     stream.flush()

@@ -46,6 +46,9 @@ def filter_steps(
     kept = sampling.kept_classes(log_probs, filters)
     filtered = numerics.softmax(np.where(kept, log_probs, -np.inf))
     order = sorted(range(row.shape[1]), key=lambda i: (-log_probs[0, i], i))
+    top_p_cumulative = None
+    if filters.top_p is not None:
+        top_p_cumulative = _top_p_cumulative(log_probs, filters.top_k, order)
     return {
         "operation": "explain_filters",
         "temperature": temperature,
@@ -54,6 +57,7 @@ def filter_steps(
         "scores": scores.tolist(),
         "probs": probs[0].tolist(),
         "kept_after": stages,
+        "top_p_cumulative": top_p_cumulative,
         "kept": kept[0].tolist(),
         "filtered_probs": filtered[0].tolist(),
         "support": int(np.count_nonzero(filtered[0])),
@@ -61,6 +65,22 @@ def filter_steps(
         "entropy_after": float(numerics.entropy(filtered)[0]),
         "order": order,
     }
+
+
+def _top_p_cumulative(
+    log_probs: FloatArray, top_k: int | None, order: list[int]
+) -> list[float | None]:
+    """The cumulative mass top-p judged each class by: over the distribution top-k left,
+    renormalised (None for the classes top-k dropped), in class order."""
+    survivors = sampling.kept_classes(log_probs, sampling.Filters(top_k=top_k))
+    seen = sampling.restricted(log_probs, survivors)[0]
+    cumulative: list[float | None] = [None] * seen.size
+    total = 0.0
+    for index in order:
+        if survivors[0, index]:
+            total += float(seen[index])
+            cumulative[index] = total
+    return cumulative
 
 
 def explain_filtered(
@@ -115,7 +135,7 @@ def _table(steps: dict[str, Any], out: BinaryIO, f: int, no_color: bool) -> None
     from rich.table import Table
 
     from .escapes import printable
-    from .rich_output import ARGMAX_STYLE, GAP_STYLE, GLUE, bar, make_console
+    from .rich_output import ARGMAX_STYLE, GAP_STYLE, GLUE, bar, count_text, make_console
 
     given = [(dest, value) for dest, value in steps["filters"].items() if value is not None]
     described = ", ".join(f"{dest.replace('_', '-')}{GLUE}{value:g}" for dest, value in given)
@@ -125,6 +145,11 @@ def _table(steps: dict[str, Any], out: BinaryIO, f: int, no_color: bool) -> None
     table.add_column("class", overflow="fold")
     table.add_column("p", justify="right")
     table.add_column("cumulative", justify="right")
+    # top-p judges the mass renormalised after top-k: show that, or the table would
+    # contradict its decisions.
+    after_top_k = steps["top_p_cumulative"] is not None and steps["filters"]["top_k"] is not None
+    if after_top_k:
+        table.add_column("cumulative after top-k", justify="right")
     for dest, _ in given:
         table.add_column(dest.replace("_", "-"), justify="center")
     table.add_column("p kept", justify="right")
@@ -149,13 +174,16 @@ def _table(steps: dict[str, Any], out: BinaryIO, f: int, no_color: bool) -> None
             printable(steps["classes"][index]),
             table_number(p, f),
             table_number(cumulative, f),
+            *([_cumulative_cell(steps["top_p_cumulative"][index], f)] if after_top_k else []),
             *marks,
             table_number(q, f) if survived else "-",
-            bar(q, 16) if survived else "",
+            bar(q, 8 if after_top_k else 16) if survived else "",
             style=ARGMAX_STYLE if index == steps["order"][0] else (None if survived else GAP_STYLE),
         )
     note = (
-        f"{steps['support']} of {len(steps['probs'])} classes kept. Entropy "
+        ("Top-p reads the cumulative after top-k (renormalised). " if after_top_k else "")
+        + f"{steps['support']} of {count_text(len(steps['probs']), 'class', 'classes')} kept. "
+        "Entropy "
         f"{table_number(steps['entropy_before'], f)} nats before, "
         f"{table_number(steps['entropy_after'], f)} after. Filters apply in this order, "
         "each to what the one before left (renormalised): top-k keeps the k most probable "
@@ -163,5 +191,11 @@ def _table(steps: dict[str, Any], out: BinaryIO, f: int, no_color: bool) -> None
         "least M times the top probability. Equal scores are kept or dropped together."
     )
     console, stream = make_console(out, no_color)
-    console.print(Group(table, "", note))
+    from .table_fit import fitted
+
+    console.print(Group(fitted(console, table, pictures=[len(table.columns) - 1]), "", note))
     stream.flush()
+
+
+def _cumulative_cell(value: float | None, f: int) -> str:
+    return "-" if value is None else table_number(value, f)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from .errors import DataError, RowError, UsageError
 from .formats import Format, Output, parse_format
 from .parsing import Invocation
+from .rich_output import count_text
 
 if TYPE_CHECKING:
     from .beyond import Front
@@ -167,8 +168,10 @@ def explain_beyond(run: Invocation, front: Front) -> None:
             raise UsageError(
                 f"goes with softmax, not {run.name_of(chosen[0])}", option=run.name_of(dest)
             )
-    from .beyond import read_tree
+    from .beyond import read_tree, refuse_class_names
 
+    if run.tree is not None:
+        refuse_class_names(run)
     tree = read_tree(run.tree, run.name_of("tree")) if run.tree is not None else None
     values, classes = _one_vector(run, front, check=tree is None)
     if tree is None:
@@ -261,13 +264,15 @@ def _draw_sparse(console: Any, steps: dict, n: Any) -> None:
     power = "" if alpha == 2.0 else f"^(1/{alpha - 1:g})"
     lines = [
         f"z = (score - max)/T; p_i = [{scale}_i - τ]_+{power}, with τ chosen so the p sum to 1.",
-        f"τ = {n(tau)}; support: {steps['support_size']} of {len(steps['scores'])} classes "
+        f"τ = {n(tau)}; support: {steps['support_size']} of "
+        f"{count_text(len(steps['scores']), 'class', 'classes')} "
         f"({', '.join(steps['support'])}).",
     ]
     if steps["zeros"]:
         lines.append(
-            f"{steps['zeros']} classes at or below τ get exactly 0: the closest point of the "
-            "simplex lies on a face where they are 0"
+            f"{count_text(steps['zeros'], 'class', 'classes')} at or below τ "
+            f"{'gets' if steps['zeros'] == 1 else 'get'} exactly 0: the closest point of the "
+            f"simplex lies on a face where {'it is' if steps['zeros'] == 1 else 'they are'} 0"
             + (" (a Euclidean projection)." if alpha == 2.0 else ".")
         )
     else:
@@ -284,8 +289,8 @@ def _draw_tree(console: Any, steps: dict, n: Any) -> None:
 
     t = steps["temperature"]
     table = Table(
-        title=f"hierarchical softmax: {len(steps['classes'])} classes, "
-        f"{len(steps['scores'])} nodes, T = {t:g}"
+        title=f"hierarchical softmax: {count_text(len(steps['classes']), 'class', 'classes')}, "
+        f"{count_text(len(steps['scores']), 'node')}, T = {t:g}"
     )
     table.add_column("class", overflow="fold")
     table.add_column("path: σ(±score) at each node", overflow="fold")

@@ -9,6 +9,7 @@ computed as sums of ``log σ``, which stay finite for any finite score.
 
 from __future__ import annotations
 
+import csv
 import heapq
 import math
 from collections.abc import Sequence
@@ -192,8 +193,8 @@ def huffman_paths(counts: Sequence[float]) -> list[list[Step]]:
 
 
 def parse_counts(text: str, name: str) -> tuple[list[str], list[float]]:
-    """Class names and counts from ``class,count`` lines (comma, tab or spaces); a first
-    line whose count is not a number is a header."""
+    """Class names and counts from ``class,count`` lines (comma, tab or spaces; CSV quotes
+    honoured); a first line whose count is not a number is a header."""
     classes: list[str] = []
     counts: list[float] = []
     seen: dict[str, int] = {}
@@ -203,7 +204,10 @@ def parse_counts(text: str, name: str) -> tuple[list[str], list[float]]:
         if not line:
             continue
         separator = "," if "," in line else ("\t" if "\t" in line else None)
-        fields = [field.strip() for field in line.split(separator)]
+        if separator is None:
+            fields = line.split()
+        else:  # CSV quoting: "x,y",5 is the class x,y
+            fields = [field.strip() for field in next(csv.reader([line], delimiter=separator))]
         if len(fields) != 2:
             raise DataError(
                 f"{name} line {number}: expected 'class,count', found {len(fields)} fields",
@@ -254,7 +258,8 @@ def _checked(scores: FloatArray, tree: Tree, temperature: float) -> FloatArray:
     if scores.shape[1] != tree.nodes:
         raise RowError(
             0,
-            f"the row has {scores.shape[1]} scores, the tree has {tree.nodes} nodes "
+            f"the row has {scores.shape[1]} score{'' if scores.shape[1] == 1 else 's'}, "
+            f"the tree has {tree.nodes} node{'' if tree.nodes == 1 else 's'} "
             "(one score per internal node)",
         )
     nan_rows = np.isnan(scores).any(axis=1)

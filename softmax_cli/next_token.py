@@ -28,6 +28,7 @@ from .streams import stdout_bytes
 from .writers import header_line
 
 TABLE_DRAWS = 40  # a table shows this many draws of a row; csv and json show all
+DRAWS_AT_ONCE = 1 << 20  # draws held in memory at a time (rows x -n)
 TOP_FIELDS = ("row", "rank", "class", "prob", "logprob", "cumulative")
 
 
@@ -94,6 +95,9 @@ class TopWriter:
         logprobs = np.take_along_axis(values, top, axis=1)
         cumulative = np.cumsum(probs, axis=1)
         kept = _kept_rows(carried, values.shape[0])
+        if carried is not None and carried.objects is not None and self.output is Format.NDJSON:
+            self._write_objects(carried.objects, kept, top, probs, logprobs, cumulative)
+            return
         records = []
         for offset in range(values.shape[0]):
             for rank in range(top.shape[1]):
@@ -107,6 +111,41 @@ class TopWriter:
                 ]
                 records.append((kept[offset] if kept is not None else [], fields))
         self._write(records)
+
+    def _write_objects(
+        self,
+        objects: list[dict],
+        kept: list[list[str]] | None,
+        top: Any,
+        probs: FloatArray,
+        logprobs: FloatArray,
+        cumulative: FloatArray,
+    ) -> None:
+        """``--key`` with -o ndjson: each object comes back whole with its ranks added as
+        ``"top"``, one line per object as the other commands write it."""
+        lines = []
+        for offset, obj in enumerate(objects[: top.shape[0]]):
+            ranks = [
+                dict(
+                    zip(
+                        TOP_FIELDS[1:],
+                        [
+                            rank + 1,
+                            _class_name(self.classes, int(top[offset, rank])),
+                            self._number(float(probs[offset, rank])),
+                            self._number(float(logprobs[offset, rank])),
+                            self._number(float(cumulative[offset, rank])),
+                        ],
+                        strict=True,
+                    )
+                )
+                for rank in range(top.shape[1])
+            ]
+            extra = dict(zip(self.kept_names or (), kept[offset], strict=True)) if kept else {}
+            lines.append(orjson.dumps({**obj, **extra, "top": ranks}) + b"\n")
+        self.out.write(b"".join(lines))
+        self.any_rows = True
+        self.out.flush()
 
     def _write(self, records: list[tuple[list[str], list[Any]]]) -> None:
         if self.output.is_delimited:
@@ -204,6 +243,8 @@ class TopTable:
         from rich.console import Group
         from rich.table import Table
 
+        from .table_fit import fitted
+
         console, stream = make_console(self.out, self.no_color)
         f = self.precision
         tables: list[Any] = []
@@ -238,7 +279,7 @@ class TopTable:
                 f"entropy {table_number(entropy, f)} nats; "
                 f"mass outside the top {top.size}: {table_number(outside, f)}"
             )
-            tables.append(table)
+            tables.append(fitted(console, table, keep=2, pictures=[5]))
         console.print(Group(*tables))
         stream.flush()
 
@@ -304,6 +345,20 @@ class SampleWriter:
     ) -> None:
         if values.shape[0] == 0:
             return
+        # Rows are drawn a slice at a time so a block never holds more than
+        # about DRAWS_AT_ONCE draws, however many rows times -n that is.
+        step = max(1, DRAWS_AT_ONCE // self.count)
+        for start in range(0, values.shape[0], step):
+            stop = start + step
+            part = None
+            if carried is not None:
+                part = Carried(
+                    None if carried.kept is None else carried.kept[start:stop],
+                    None if carried.objects is None else carried.objects[start:stop],
+                )
+            self._rows(values[start:stop], first_row + start, part)
+
+    def _rows(self, values: FloatArray, first_row: int, carried: Carried | None) -> None:
         draws = sampling.draw(values, self.count, self.generator)
         support = np.count_nonzero(values, axis=1)
         kept = _kept_rows(carried, values.shape[0])
@@ -317,7 +372,7 @@ class SampleWriter:
                 len(shown),
                 lambda offset: (
                     first_row + offset + 1,
-                    shown[offset],
+                    shown[offset][: TABLE_DRAWS + 1],
                     int(support[offset]),
                     kept[offset] if kept is not None else None,
                 ),
@@ -383,7 +438,7 @@ class SampleWriter:
                 table.add_row(not_shown(self.window.hidden, "row"), *cells, style=GAP_STYLE)
             text = " ".join(printable(str(draw)) for draw in draws[:TABLE_DRAWS])
             if len(draws) > TABLE_DRAWS:
-                text += f" {GAP} ({len(draws) - TABLE_DRAWS:,} more; -o csv shows all)"
+                text += f" {GAP} ({self.count - TABLE_DRAWS:,} more; -o csv shows all)"
             table.add_row(f"{number:,}", *(printable(v) for v in kept or ()), text, f"{support:,}")
         console.print(table)
         stream.flush()

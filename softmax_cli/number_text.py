@@ -2,7 +2,8 @@
 
 - csv, tsv: the shortest decimal form that reads back as the same float64 (as
   Python's ``repr`` and orjson write it); with ``--precision N``, N significant
-  digits (``%g``).  Integers (counts) are written as integers.
+  digits (``%g``, so 0 counts as 1: no number is written without a digit).
+  Integers (counts) are written as integers.
 - json, ndjson: the same digits, as JSON numbers; JSON has no infinities or
   NaN, so a non-finite number is written as ``null``.
 - tables and explain: ``--precision`` decimals (default 4) in fixed point,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .formats import SUPPORTED, Format, Output
@@ -233,7 +233,7 @@ PRECISION = Option(
     "precision",
     ("--precision",),
     "Digits, 0 to 17: decimals in tables (default 4), significant digits "
-    "elsewhere (default: the shortest exact form).",
+    "elsewhere, where 0 counts as 1 (default: the shortest exact form).",
     convert=whole_number(0, 17),
     metavar="N",
     panel="Output",
@@ -275,7 +275,7 @@ KEY = Option(
     "key",
     ("--key",),
     "NDJSON objects: the key holding each row's scores; -o ndjson then writes "
-    "each object with the result added.",
+    'each object with the result added (top: as a list "top" of its ranks).',
     convert=text_value,
     metavar="NAME",
     panel="Input",
@@ -347,7 +347,8 @@ SMOOTHING = Option(
 BINS = Option(
     "bins",
     ("--bins",),
-    "Equal-width confidence bins for ECE and MCE, 1 to 100000 (default 15).",
+    "Confidence bins for ECE and MCE, 1 to 100000 (default 15): equal-width, or "
+    "equal-mass with --binning mass.",
     convert=whole_number(1, 100_000),
     default=15,
     metavar="M",
@@ -392,7 +393,8 @@ SAMPLE_WEIGHT_COLUMN = Option(
 SAMPLE_WEIGHTS = Option(
     "sample_weights",
     ("--sample-weights",),
-    "Row weights from FILE: one number a line, in the order of the score rows.",
+    "Row weights from FILE: one number a line, in the order of the score rows; each 0 "
+    "or from 1e-150 to 1e150.",
     convert=text_value,
     metavar="FILE",
     panel="Weights",
@@ -434,6 +436,8 @@ CLASSWISE = Option(
     panel="Calibration error",
 )
 _MANY = 1 << 31
+#: Each row's draws are one line (one JSON list), held whole while written.
+MAX_DRAWS = 1_000_000
 TOP_COUNT = Option(
     "k",
     ("-k", "--top-k"),
@@ -445,8 +449,8 @@ TOP_COUNT = Option(
 DRAWS = Option(
     "draws",
     ("-n", "--draws"),
-    "Draws per row, 1 or more (default 1).",
-    convert=whole_number(1, _MANY),
+    "Draws per row, 1 to 1000000 (default 1); each row's draws are one output line.",
+    convert=whole_number(1, MAX_DRAWS),
     default=1,
     metavar="N",
 )
@@ -555,7 +559,8 @@ TREE = Option(
     "tree",
     ("--tree",),
     "The tree: one line per class, 'class node:code node:code ...' from the root "
-    "(code 0 takes sigmoid(s), 1 takes sigmoid(-s)); nodes numbered 0 to K-2.",
+    "(code 0 takes sigmoid(s), 1 takes sigmoid(-s)); nodes numbered 0 to K-2. "
+    "It names the classes; the K-1 score columns are its nodes.",
     convert=text_value,
     metavar="FILE",
 )
@@ -589,7 +594,8 @@ EXPLAIN_ENTMAX = Option(
 EXPLAIN_TREE = Option(
     "tree",
     ("--tree",),
-    "Explain hierarchical softmax over the tree in FILE: each path and its sigmoids.",
+    "Explain hierarchical softmax over the tree in FILE: each path and its sigmoids. "
+    "The tree names the classes; the scores are its nodes (no --classes).",
     convert=text_value,
     metavar="FILE",
     panel="Beyond softmax",
@@ -776,7 +782,7 @@ COMMANDS: tuple[Command, ...] = (
         (
             "softmax sample -n 5 --seed 1 2 1 0.1",
             "softmax sample -n 3 -t 0.7 --top-p 0.9 -i next-token.csv",
-            "softmax sample --classes vocab.txt --names 3 1 2 0",
+            "softmax sample -n 4 --names -i logits.csv",
         ),
         (
             DRAWS,
@@ -875,6 +881,27 @@ COMMANDS: tuple[Command, ...] = (
     ),
 )
 
+# hsoftmax's score columns are the tree's nodes, and a tree has no shift invariance.
+_NODE_TEMPERATURE = replace(
+    TEMPERATURE,
+    help="Divide each node score by T > 0 (default 1), unshifted: sigmoids, unlike "
+    "softmax, change when every score shifts.",
+)
+_NODE_HEADER = replace(
+    HEADER,
+    help="Whether the first line names the nodes, one per score column (default: "
+    "detected); the class names come from --tree.",
+)
+_NODE_LABELS = replace(
+    LABELS,
+    help="One label per row: class names from --tree or 0-based indices, comma-separated (cat,1).",
+)
+_NODE_CLASSES = replace(
+    CLASSES,
+    help="Refused: the class names come from --tree, and the score columns are its "
+    "nodes (a header line may name those).",
+)
+
 _SPARSE_OPTIONS = (
     TEMPERATURE,
     SPARSE_LOSS,
@@ -938,10 +965,13 @@ COMMANDS += (
             TREE,
             HUFFMAN,
             LOG,
-            TEMPERATURE,
-            LABELS,
+            _NODE_TEMPERATURE,
+            _NODE_LABELS,
             REDUCTION,
-            *_READING,
+            INPUT,
+            DELIMITER,
+            _NODE_HEADER,
+            _NODE_CLASSES,
             *_CARRYING,
             ROW_FORMAT,
             *_SHOWING,

@@ -304,7 +304,7 @@ def render_evaluation_table(
     console, stream = make_console(out, no_color)
     summary = Table(
         title=f"evaluation: {report.rows} row{'' if report.rows == 1 else 's'}, "
-        f"{report.classes} classes, "
+        f"{report.classes} class{'' if report.classes == 1 else 'es'}, "
         f"T = {title_number(report.temperature)}"
     )
     summary.add_column("metric")
@@ -315,7 +315,9 @@ def render_evaluation_table(
         summary.add_row("rows ignored (--ignore-label)", f"{report.ignored:,}")
     for name, value in _metric_rows(report):
         summary.add_row(name, table_number(value, digits))
-    console.print(summary)
+    from .table_fit import fitted
+
+    console.print(fitted(console, summary))
 
     diagram = Table(title="reliability diagram: accuracy against confidence, per bin")
     diagram.add_column("confidence", no_wrap=True)
@@ -340,7 +342,9 @@ def render_evaluation_table(
             bar,
             style=GAP_STYLE if empty else None,
         )
-    console.print(diagram)
+    from .table_fit import fitted
+
+    console.print(fitted(console, diagram, pictures=[5]))
     console.print(
         Text.assemble(
             f"{SOLID} accuracy   ",

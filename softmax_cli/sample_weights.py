@@ -4,6 +4,12 @@ A weight must be a finite number >= 0; a NaN, infinite or negative weight is
 a data error placed at its line, as a bad score is.  A weight of 0 is allowed
 (the row counts for nothing, as in scikit-learn); when every row has weight 0
 the means are undefined (NaN) and a warning says so.
+
+A weight that is not 0 must lie between ``WEIGHT_MIN`` and ``WEIGHT_MAX``:
+weighted sums are kept in float64, where a weight of 1e308 overflows the
+total and a weight of 5e-324 underflows every product with it, so both would
+give wrong means.  Since only the ratios of the weights matter, such weights
+are refused at their line rather than rescaled.
 """
 
 from __future__ import annotations
@@ -19,6 +25,12 @@ from .numerics import FloatArray
 from .readers import Block
 
 ZERO_WEIGHT_WARNING = "every row has zero weight"
+
+#: Bounds of a non-zero weight, wide enough for any real weighting yet far
+#: enough from float64's limits that sums over 10**15 rows of weight times a
+#: loss of up to 10**150 neither overflow nor lose precision to underflow.
+WEIGHT_MIN = 1e-150
+WEIGHT_MAX = 1e150
 
 
 Problem = tuple[int | None, DataError | None]
@@ -96,17 +108,27 @@ def _is_number(text: str) -> bool:
 
 
 def bad_weight(weights: FloatArray, block: Block) -> Problem:
-    """The first row whose weight is NaN, infinite or negative, and its error."""
+    """The first row whose weight is NaN, infinite, negative or too extreme, and its error."""
     with np.errstate(invalid="ignore"):
         bad = ~(np.isfinite(weights) & (weights >= 0))
+        bad |= (weights != 0) & ((weights < WEIGHT_MIN) | (weights > WEIGHT_MAX))
     if not bad.any():
         return None, None
     row = int(np.argmax(bad))
     line = block.line_of(row)
     value = float(weights[row])
-    what = "negative" if value < 0 else "not finite"
+    if value < 0:
+        what = "is negative (weights must be finite and >= 0)"
+    elif not np.isfinite(value):
+        what = "is not finite (weights must be finite and >= 0)"
+    else:
+        what = (
+            f"is too {'large' if value > WEIGHT_MAX else 'small'} to weigh accurately "
+            f"(a weight that is not 0 must be between {WEIGHT_MIN:g} and {WEIGHT_MAX:g}; "
+            "only the ratios of the weights matter, so rescale them)"
+        )
     return row, DataError(
-        f"{block.unit} {line}: sample weight {value!r} is {what} (weights must be finite and >= 0)",
+        f"{block.unit} {line}: sample weight {value!r} {what}",
         line=line,
         placed=True,
     )

@@ -135,8 +135,15 @@ def entmax_bisect_threshold(x: FloatArray, alpha: float) -> FloatArray:
     return low
 
 
+def _scaled(z: FloatArray, alpha: float) -> FloatArray:
+    """``(α-1) z``; a huge α sends every class below the top to -inf, i.e. out of the support,
+    which is exactly where they belong (τ is at least -1)."""
+    with np.errstate(over="ignore"):
+        return z * (alpha - 1.0)
+
+
 def _entmax_bisect(z: FloatArray, alpha: float) -> FloatArray:
-    x = z * (alpha - 1.0)
+    x = _scaled(z, alpha)
     tau = entmax_bisect_threshold(x, alpha)
     x -= tau[:, None]
     np.maximum(x, 0.0, out=x)
@@ -161,7 +168,7 @@ def thresholds(scores: FloatArray, alpha: float, temperature: float = 1.0) -> Th
     """τ and the support of each row, on the scale of ``(α-1)(x - max x)/T`` (α > 1)."""
     z, limit_rows = _prepared(scores, temperature)
     z[limit_rows] = np.where(scores[limit_rows] == np.inf, 0.0, -np.inf)
-    x = z * (alpha - 1.0)
+    x = _scaled(z, alpha)
     if alpha == 2.0:
         tau, support = sparsemax_threshold(x)
     elif alpha == 1.5:

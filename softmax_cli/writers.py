@@ -719,7 +719,9 @@ class TableLossWriter(_TableNames):
             table.add_row("", *blanks, "perplexity", "", "", table_number(summary.perplexity, f))
         accuracy = table_number(summary.accuracy, f)
         table.add_row("", *blanks, "accuracy", "", f"{summary.correct}/{summary.counted}", accuracy)
-        console.print(table)
+        from .table_fit import fitted
+
+        console.print(fitted(console, table, keep=2 + len(kept_names)))  # row, kept, label
         perplexity = "perplexity = exp(mean loss); " if entropic else ""
         console.print(f"{perplexity}accuracy = arg-max equals the label")
         stream.flush()

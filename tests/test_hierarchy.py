@@ -143,7 +143,7 @@ def test_a_tree_that_is_not_a_proper_binary_tree_names_its_line(text, message) -
 
 def test_a_row_of_the_wrong_width_or_with_nan_is_a_row_error() -> None:
     tree = hierarchy.parse_tree("a 0:0\nb 0:1\n", "t")
-    with pytest.raises(RowError, match="the row has 2 scores, the tree has 1 nodes"):
+    with pytest.raises(RowError, match="the row has 2 scores, the tree has 1 node \\("):
         hierarchy.probs(np.zeros((1, 2)), tree)
     with pytest.raises(RowError) as found:
         hierarchy.probs(np.array([[0.0], [np.nan]]), tree)

@@ -42,9 +42,11 @@ def test_argument_that_is_not_a_number_is_named():
         scores_from_arguments(["1", "abc"])
 
 
-def test_ragged_argument_rows_are_an_error():
+def test_ragged_argument_rows_are_an_error_after_the_rows_before_them():
+    blocks = scores_from_arguments(["1,2;3"]).blocks
+    assert_array_equal(next(blocks).values, [[1, 2]])  # as a file's rows before a bad line
     with pytest.raises(DataError, match="row 2 has 1 values, expected 2"):
-        scores_from_arguments(["1,2;3"])
+        next(blocks)
 
 
 def test_commas_are_detected():

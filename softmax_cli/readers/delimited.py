@@ -89,10 +89,14 @@ def records(raw: bytes, first_line: int) -> Iterator[tuple[int, str]]:
         yield number, text
 
 
+NO_HEADER = "the input has no header to find it in"
+
+
 def resolve_kept_columns(
-    keep: Sequence[str], names: list[str] | None, width: int
+    keep: Sequence[str], names: list[str] | None, width: int, no_header: str = NO_HEADER
 ) -> tuple[int, ...]:
-    """``--keep``: the 0-based index of each column given by header name or by index."""
+    """``--keep``: the 0-based index of each column given by header name or by index;
+    ``no_header`` says why a name cannot be found when there is no header."""
     indices = []
     for column in keep:
         if names is not None and column in names:
@@ -102,7 +106,7 @@ def resolve_kept_columns(
             index = int(column)
         except ValueError:
             if names is None:
-                message = f"{column!r}: the input has no header to find it in"
+                message = f"{column!r}: {no_header}"
             else:
                 message = f"{column!r}: no such column (columns: {', '.join(names)})"
             raise UsageError(message, option="--keep") from None
@@ -113,7 +117,11 @@ def resolve_kept_columns(
 
 
 def resolve_label_column(
-    column: str | None, names: list[str] | None, width: int, option: str = "--label-column"
+    column: str | None,
+    names: list[str] | None,
+    width: int,
+    option: str = "--label-column",
+    no_header: str = NO_HEADER,
 ) -> int | None:
     if column is None:
         return None
@@ -123,9 +131,7 @@ def resolve_label_column(
         index = int(column)
     except ValueError:
         if names is None:
-            raise UsageError(
-                f"{option} {column!r}: the input has no header to find it in"
-            ) from None
+            raise UsageError(f"{option} {column!r}: {no_header}") from None
         raise UsageError(
             f"{option} {column!r}: no such column (columns: {', '.join(names)})"
         ) from None

@@ -30,6 +30,7 @@ from softmax_cli.errors import DataError, UsageError
 from .blocks import NO_ROWS_NOTE, Format, ScoreSource, looks_numeric
 from .decode import NpyInput, Replay, text_stream
 from .delimited import (
+    NO_HEADER,
     Layout,
     delimited_blocks,
     resolve_kept_columns,
@@ -291,9 +292,18 @@ def _delimited(
             )
     names = fields if is_header else None
     width = len(fields)
-    label_index = resolve_label_column(label_column, names, width)
-    kept = resolve_kept_columns(keep, names, width)
-    weight_index = resolve_label_column(weight_column, names, width, "--sample-weight-column")
+    no_header = NO_HEADER
+    if header is None and not is_header and words:
+        # Only the control character kept it from being a header: say so, not "no header".
+        no_header = (
+            f"line {first_number} looks like a header but holds a control character, so it "
+            "was read as data; --header reads it as the header"
+        )
+    label_index = resolve_label_column(label_column, names, width, no_header=no_header)
+    kept = resolve_kept_columns(keep, names, width, no_header)
+    weight_index = resolve_label_column(
+        weight_column, names, width, "--sample-weight-column", no_header
+    )
     if weight_index is not None and weight_index == label_index:
         raise UsageError("--sample-weight-column: it is also the --label-column")
     layout = Layout(delimiter, width, label_index, {}, kept, weight_index)
