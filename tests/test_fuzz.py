@@ -314,7 +314,8 @@ def input_has_header(data: bytes, args: list[str]) -> bool:
     if "--header" in args or "--no-header" in args:
         return "--header" in args
     text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
-    lines = [line for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
+    # CR alone ends a line too (old Mac files), as the readers treat it.
+    lines = [line for line in re.split(r"\r\n|\r|\n", text) if line.strip()]
     if not lines or (lines[0].lstrip().startswith("[") and option(args, "--delimiter") is None):
         return False  # JSON, unless a delimiter says the input is delimited text
     first = lines[0]
