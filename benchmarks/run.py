@@ -529,6 +529,7 @@ STARTUP_ARGS = {
     "entmax": ["--alpha", "1.5", "2", "1", "0.1"],
     "hsoftmax": ["--tree", str(HERE.parent / "examples" / "animals.tree"), "0.5", "-1", "2"],
     "logsumexp": ["2", "1", "0.1"],
+    "merge": [str(HERE.parent / "examples" / "preds.partial.json")],
 }
 COMPUTING_TARGET = 1.5  # x python -c 'import numpy'
 TABLE_HELP_TARGET = 2.0

@@ -175,7 +175,11 @@ def _typer_function(command: Command) -> Any:
             inspect.Parameter.POSITIONAL_OR_KEYWORD,
             annotation=Annotated[
                 list[str] | None,
-                typer.Argument(metavar="SCORES", help=SCORES_HELP, show_default=False),
+                typer.Argument(
+                    metavar=(command.arguments or ("SCORES",))[0],
+                    help=(command.arguments or ("", SCORES_HELP))[1],
+                    show_default=False,
+                ),
             ],
             default=None,
         )

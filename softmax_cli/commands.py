@@ -188,7 +188,11 @@ def write_losses(
         source, options, writer, labels=labels, targets=targets, weights=weights
     )
     out.flush()
-    if summary.weight_sum == 0 and options.reduction != "sum":
+    _warn_undefined_mean(summary, options.reduction)
+
+
+def _warn_undefined_mean(summary: Any, reduction: str) -> None:
+    if summary.weight_sum == 0 and reduction != "sum":
         from .sample_weights import ZERO_WEIGHT_WARNING
 
         if not summary.rows:
@@ -323,6 +327,8 @@ def cross_entropy(run: Invocation) -> None:
             target_source.blocks = _named_blocks(target_source.blocks, name, order)
         label_source = None if run.targets is not None else _label_source(run)
         weight_source = _weight_source(run, stack)
+        if run.partial:
+            return _losses_partial(run, options, source, label_source, target_source, weight_source)
         write_losses(
             source,
             options,
@@ -335,11 +341,61 @@ def cross_entropy(run: Invocation) -> None:
         )
 
 
+class _NoRows:
+    """A loss writer that writes nothing: ``--partial`` keeps only the totals."""
+
+    def start(self, classes: Any, kept_names: Any = None) -> None:
+        pass
+
+    def rows(self, *_: Any) -> None:
+        pass
+
+    def finish(self, summary: Any) -> None:
+        pass
+
+
+def _losses_partial(
+    run: Invocation,
+    options: LossOptions,
+    source: ScoreSource,
+    labels: LabelSource | None,
+    targets: ScoreSource | None,
+    weights: WeightSource | None,
+) -> None:
+    """``cross-entropy --partial``: the running totals of these rows, for ``softmax merge``."""
+    from . import partials
+    from .pipeline import run_cross_entropy
+
+    _refuse_format_with_partial(run)
+    if options.reduction == "none":
+        raise UsageError(
+            "needs --reduction mean or sum: per-row losses have nothing to merge",
+            option=run.name_of("partial"),
+        )
+    summary = run_cross_entropy(
+        source, options, _NoRows(), labels=labels, targets=targets, weights=weights
+    )
+    agreed = {
+        "reduction": options.reduction,
+        "temperature": options.temperature,
+        "class_weights": None if options.class_weights is None else list(options.class_weights),
+        "label_smoothing": options.label_smoothing,
+        "ignore_label": options.ignore_label,
+        "dtype": options.dtype,
+        "truth": "targets" if targets is not None else "labels",
+        "weighted": weights is not None,
+        "classes": None if source.classes is None else list(source.classes),
+    }
+    partials.write(stdout_bytes(), "cross-entropy", agreed, partials.loss_state(summary))
+
+
 def evaluate(run: Invocation) -> None:
     from .evaluation import run_evaluate
     from .reports import write_evaluation
 
     label_source = _label_source(run)
+    if run.partial:
+        return _evaluate_partial(run, label_source)
     chosen = output_format(run)
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(score_source(run, run.label_column))
@@ -356,6 +412,114 @@ def evaluate(run: Invocation) -> None:
         _warn_zero_weight(report.weight)
         out = stdout_bytes()
         write_evaluation(chosen, out, report, source.classes, run.precision, run.no_color)
+
+
+def _refuse_format_with_partial(run: Invocation) -> None:
+    if run.given("output_format"):
+        raise UsageError(
+            "a partial is always JSON; give -o to softmax merge", option=run.name_of("partial")
+        )
+
+
+def _evaluate_partial(run: Invocation, label_source: LabelSource) -> None:
+    """``evaluate --partial``: the running sums of these rows, for ``softmax merge``."""
+    from dataclasses import replace
+
+    from . import partials
+    from .evaluation import accumulate
+
+    _refuse_format_with_partial(run)
+    partials.refuse_mass_binning(run.binning, run.name_of("partial"))
+    settings = _evaluation_settings(run, bool(run.report))
+    settings = replace(settings, sparse_ok=True)  # a partial is JSON
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(score_source(run, run.label_column))
+        weight_source = _weight_source(run, stack)
+        accumulator, ignored = accumulate(
+            source,
+            label_source,
+            settings.accumulator(run.top_k, run.temperature),
+            settings,
+            ignore_label=run.ignore_label,
+            weights=weight_source,
+        )
+        options = partials.evaluation_options(
+            accumulator,
+            ignore_label=run.ignore_label,
+            weighted=weight_source is not None,
+            classes=None if source.classes is None else list(source.classes),
+        )
+        partials.write(
+            stdout_bytes(), "evaluate", options, {**accumulator.state(), "ignored": ignored}
+        )
+
+
+def merge(run: Invocation) -> None:
+    """``softmax merge``: partials in, the output of one run over all their rows out."""
+    from . import partials
+    from .formats import Output, parse_format
+
+    found = _read_partials(run)
+    first = found[0]
+    for other in found[1:]:
+        partials.check_agreement(first, other)
+    chosen = output_format(run)
+    kind = Output.EVALUATION if first.command == "evaluate" else Output.LOSSES
+    try:
+        parse_format(chosen, kind)
+    except ValueError as error:
+        raise UsageError(
+            f"{error} (the partials are of {first.command})", option=run.name_of("output_format")
+        ) from None
+    names = first.options.get("classes")
+    out = stdout_bytes()
+    if first.command == "evaluate":
+        from .evaluation import Settings, _check_classes, finished
+        from .reports import write_evaluation
+
+        accumulator, ignored = partials.merged_evaluation(found)
+        if first.options.get("report"):
+            sparse_ok = chosen.value in ("json", "ndjson")
+            _check_classes(accumulator.classes, Settings(confusion=True, sparse_ok=sparse_ok))
+        report = finished(accumulator, ignored)
+        _warn_zero_weight(report.weight)
+        write_evaluation(chosen, out, report, names, run.precision, run.no_color)
+        return
+    from .writers import make_loss_writer
+
+    summary = partials.merged_losses(found)
+    writer = make_loss_writer(chosen, out, summary.reduction, run.precision, no_color=run.no_color)
+    writer.start(names, None)
+    writer.finish(summary)
+    out.flush()
+    _warn_undefined_mean(summary, summary.reduction)
+
+
+def _read_partials(run: Invocation) -> list[Any]:
+    """Every partial in the files named (``-`` or none: stdin), checked."""
+    from . import partials
+
+    found = []
+    for path in run.scores or ["-"]:
+        if path == "-" and streams.stdin_is_terminal():
+            raise UsageError("no partials given: name their files, or pipe them in")
+        name = "stdin" if path == "-" else path
+        if path == "-":
+            data = stdin_bytes().read()
+        else:
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError as error:
+                raise UsageError(f"cannot read {path!r}: {error.strerror or error}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{name}: not a softmax partial (not UTF-8 text)") from None
+        found += [partials.checked(doc, where) for where, doc in partials.documents(text, name)]
+    if not found:
+        raise DataError("no partials to merge: the input is empty")
+    return found
 
 
 def _warn_zero_weight(weight: float | None) -> None:
@@ -560,4 +724,5 @@ RUNNERS: dict[str, Callable[[Invocation], Any]] = {
     "sparse": lambda run: _beyond("sparse", run),
     "hsoftmax": lambda run: _beyond("hsoftmax", run),
     "logsumexp": logsumexp,
+    "merge": merge,
 }

@@ -117,7 +117,27 @@ def run_evaluate(
 ) -> metrics.Report:
     """Every metric in one streaming pass over the blocks."""
     settings = settings or Settings(bins=bins)
-    accumulator = settings.accumulator(top_k, temperature)
+    accumulator, ignored = accumulate(
+        source,
+        labels,
+        settings.accumulator(top_k, temperature),
+        settings,
+        ignore_label=ignore_label,
+        weights=weights,
+    )
+    return finished(accumulator, ignored)
+
+
+def accumulate(
+    source: ScoreSource,
+    labels: LabelSource,
+    accumulator: metrics.Accumulator,
+    settings: Settings,
+    *,
+    ignore_label: str | None = None,
+    weights: WeightSource | None = None,
+) -> tuple[metrics.Accumulator, int]:
+    """The running sums of every checked row, and how many rows ``--ignore-label`` left out."""
     counter = Counter()
     for scores, label_ints, row_weights in labelled_blocks(
         source, labels, ignore_label=ignore_label, weights=weights, counter=counter
@@ -125,9 +145,16 @@ def run_evaluate(
         if not accumulator.classes:
             _check_classes(scores.shape[1], settings)
         accumulator.add(scores, label_ints, row_weights)
+    return accumulator, counter.ignored
+
+
+def finished(accumulator: metrics.Accumulator, ignored: int) -> metrics.Report:
+    """The report of the running sums: of one pass, or of merged partials."""
     if accumulator.rows == 0:
+        counter = Counter()
+        counter.ignored = ignored
         raise _no_rows(counter, "evaluate")
-    return replace(accumulator.report(), ignored=counter.ignored)
+    return replace(accumulator.report(), ignored=ignored)
 
 
 @dataclass(frozen=True)

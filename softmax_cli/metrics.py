@@ -315,6 +315,74 @@ class Accumulator:
         self.kept, self.kept_probs = [], []
         return edges
 
+    def state(self) -> dict:
+        """Every running sum, as plain numbers and lists, for ``softmax merge``.
+
+        Equal-mass bins keep every confidence, so they have no bounded state.
+        """
+        if self.binning == "mass":
+            raise ValueError("equal-mass bins keep every row's confidence")
+        confusion = None
+        if self.confusion is not None:
+            true, predicted, cells = self.confusion.sparse()
+            confusion = [true.tolist(), predicted.tolist(), cells.tolist()]
+        return {
+            "rows": self.rows,
+            "classes": self.classes,
+            "weight_sum": self.weight_sum,
+            "correct": self.correct,
+            "top_hits": [[k, hits] for k, hits in self.top_hits.items()],
+            "sums": {name: [s.total, s.compensation] for name, s in self._totals.items()},
+            "bin_count": self.bin_count.tolist(),
+            "bin_weight": self.bin_weight.tolist(),
+            "bin_confidence": self.bin_confidence.tolist(),
+            "bin_correct": self.bin_correct.tolist(),
+            "class_bins": None
+            if self.class_bins is None
+            else [p.tolist() for p in self.class_bins],
+            "confusion": confusion,
+        }
+
+    def merge_state(self, state: dict, weighted: bool = False) -> None:
+        """Add the sums of another accumulator's ``state()`` (same settings) to these."""
+        classes = int(state["classes"])
+        if self.classes and classes and classes != self.classes:
+            raise ValueError(f"{classes} classes after {self.classes}")
+        self.classes = self.classes or classes
+        self.weighted = self.weighted or weighted
+        self.rows += int(state["rows"])
+        self.weight_sum += state["weight_sum"]
+        self.correct += state["correct"]
+        for k, hits in state["top_hits"]:
+            self.top_hits[int(k)] += hits
+        for name, (total, compensation) in state["sums"].items():
+            running = self._totals[name]
+            running.add(np.float64(total))
+            running.compensation += compensation
+        self.nll_sum, self.brier_sum, self.entropy_sum = (
+            self._totals[name].value for name in ("nll", "brier", "entropy")
+        )
+        for name in ("bin_count", "bin_weight", "bin_confidence", "bin_correct"):
+            part = np.asarray(state[name], dtype=getattr(self, name).dtype)
+            if part.shape != (self.bins,):
+                raise ValueError(f"{name} holds {part.size} bins, not {self.bins}")
+            getattr(self, name).__iadd__(part)
+        if state["class_bins"] is not None:
+            parts = [np.asarray(part, dtype=np.float64) for part in state["class_bins"]]
+            if any(part.shape != (self.classes * self.bins,) for part in parts):
+                raise ValueError("class_bins do not hold classes x bins sums")
+            if self.class_bins is None:
+                self.class_bins = tuple(np.zeros_like(part) for part in parts)  # type: ignore[assignment]
+            for mine, part in zip(self.class_bins, parts, strict=True):  # type: ignore[arg-type]
+                mine += part
+        if state["confusion"] is not None:
+            true, predicted, cells = (np.asarray(part) for part in state["confusion"])
+            if self.confusion is None:
+                self.confusion = Confusion(self.classes)
+            self.confusion.add(
+                true.astype(np.int64), predicted.astype(np.int64), cells.astype(float)
+            )
+
     def report(self) -> Report:
         """The metrics of every row added so far."""
         if self.binning == "mass":

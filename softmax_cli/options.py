@@ -435,6 +435,13 @@ CLASSWISE = Option(
     "calibration_error is class-wise: the mean over classes of each class's calibration error.",
     panel="Calibration error",
 )
+PARTIAL = Option(
+    "partial",
+    ("--partial",),
+    "Write this shard's running sums as one JSON line for 'softmax merge' instead of "
+    "the result (not with --binning mass or --reduction none).",
+    panel="Output",
+)
 _MANY = 1 << 31
 #: Each row's draws are one line (one JSON list), held whole while written.
 MAX_DRAWS = 1_000_000
@@ -641,6 +648,8 @@ class Command:
     runner: str  # the function in commands.RUNNERS that runs it
     aliases: tuple[str, ...] = ()
     operation: Operation | None = None  # for rows: softmax or log-softmax
+    #: The metavar and help of the positional arguments, when they are not scores.
+    arguments: tuple[str, str] | None = None
     all_options: tuple[Option, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -721,6 +730,7 @@ COMMANDS: tuple[Command, ...] = (
             *_CARRYING,
             LOSS_FORMAT,
             *_SHOWING,
+            PARTIAL,
         ),
         runner="cross_entropy",
         aliases=("xent",),
@@ -827,6 +837,7 @@ COMMANDS: tuple[Command, ...] = (
             *_READING,
             EVALUATION_FORMAT,
             *_SHOWING,
+            PARTIAL,
         ),
         runner="evaluate",
     ),
@@ -978,6 +989,30 @@ COMMANDS += (
         ),
         runner="hsoftmax",
         operation=Operation.HSOFTMAX,
+    ),
+)
+
+_MERGE_FORMAT = format_option(
+    tuple(dict.fromkeys((*SUPPORTED[Output.EVALUATION], *SUPPORTED[Output.LOSSES]))),
+    _BY_TERMINAL,
+)
+COMMANDS += (
+    Command(
+        "merge",
+        "Combine --partial outputs of evaluate or cross-entropy into one run's result.",
+        "Shards of the data run anywhere with --partial; merge adds their sums and writes "
+        "what one run over all the rows writes, in any of that command's formats (numbers "
+        "equal to within rounding of the sums' order). Partials come from FILES, or stdin: "
+        "one JSON document a line, or one after another. Options that change the numbers "
+        "must agree. A partial keeps no per-row losses, so cross-entropy's json list of "
+        "losses and its table rows are empty; --binning mass keeps every row and is refused.",
+        (
+            "softmax evaluate 2,1 -l 0 --partial | softmax merge",
+            "softmax xent 2,1 -l 1 --partial | softmax merge -o json",
+        ),
+        (_MERGE_FORMAT, *_SHOWING),
+        runner="merge",
+        arguments=("FILES", "Partials written with --partial; - or none: stdin."),
     ),
 )
 

@@ -360,6 +360,7 @@ def _cross_entropy_pass(
     if weights is not None:
         weights = precision.narrowed(weights, options.dtype)
     loss_total, weight_total = numerics.RunningSum(), numerics.RunningSum()
+    summary.running = (loss_total, weight_total)
     writer.start(source.classes, source.kept_names)
     for block in source.blocks:
         source.current = block
@@ -459,6 +460,7 @@ def _cross_entropy_pass(
     if sample_weights is not None:
         sample_weights.finish(summary.rows)
         summary.zero_sample_weight = summary.counted > 0 and sample_weight_sum == 0
+        summary.sample_weight_sum = sample_weight_sum
     if feeder is not None and feeder.leftover():
         raise DataError(f"the targets have more rows than the {summary.rows} score rows")
     writer.finish(summary)

@@ -30,6 +30,9 @@ class LossSummary:
     #: Sample weights were given and every counted row's was 0.
     zero_sample_weight: bool = False
     dtype: str = "float64"  # the precision of the losses; the sums are float64 and compensated
+    #: The compensated sums behind ``loss_sum`` and ``weight_sum`` (for ``--partial``).
+    running: tuple | None = None
+    sample_weight_sum: float = 0.0
 
     @property
     def mean(self) -> float:

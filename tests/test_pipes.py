@@ -123,6 +123,11 @@ def _args_for(command: str) -> list[str]:
         return [command, "--label-column", "y"]
     if command == "entmax":
         return [command, "--alpha", "1.5"]
+    if command == "merge":
+        return [
+            command,
+            os.path.join(os.path.dirname(__file__), "..", "examples", "preds.partial.json"),
+        ]
     if command == "hsoftmax":
         return [command, "--tree", os.path.join(os.path.dirname(__file__), "data", "five.tree")]
     return [command]
