@@ -152,6 +152,7 @@ def write_rows(
     temperature: float,
     precision: int | None,
     no_color: bool,
+    jobs: int = 1,
 ) -> None:
     """Compute softmax or log-softmax of every row and write it in one format."""
     from .numerics import operation_function
@@ -161,6 +162,21 @@ def write_rows(
     settings = RowSettings(operation, temperature, precision, source.single_vector)
     out = stdout_bytes()
     writer = make_row_writer(output, out, settings, no_color=no_color)
+    if jobs != 1 and source.chunks is not None and source.kept_names is None:
+        from .parallel import default_jobs, row_text, run_rows_in_threads
+
+        text = row_text(writer)
+        if text is not None and (jobs or default_jobs()) > 1:
+            run_rows_in_threads(
+                source,
+                operation_function(operation),
+                temperature,
+                writer,
+                text,
+                jobs or default_jobs(),
+            )
+            out.flush()
+            return
     run_rows(source, operation_function(operation), temperature, writer)
     out.flush()
 
@@ -211,6 +227,7 @@ def rows(run: Invocation) -> None:
             temperature=run.temperature,
             precision=run.precision,
             no_color=run.no_color,
+            jobs=run.values.get("jobs", 1),
         )
 
 

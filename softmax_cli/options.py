@@ -582,6 +582,17 @@ EXPLAIN_TREE = Option(
     panel="Beyond softmax",
 )
 
+JOBS = Option(
+    "jobs",
+    ("--jobs",),
+    "Threads that parse, compute and format blocks of rows (default 0: one per core); "
+    "1 works in one thread. Rows are written in input order.",
+    convert=whole_number(0, 256),
+    default=0,
+    metavar="N",
+    panel="Input",
+)
+
 _BY_TERMINAL = "default: table on a terminal, csv otherwise"
 ROW_FORMAT = format_option(SUPPORTED[Output.ROWS], _BY_TERMINAL)
 # top and sample write lists of classes, not a matrix of scores: text formats only.
@@ -596,7 +607,7 @@ EXPLAIN_FORMAT = format_option(SUPPORTED[Output.EXPLAIN], "default table, also w
 _READING = (INPUT, DELIMITER, HEADER, CLASSES)
 _CARRYING = (KEEP, KEY)
 _SHOWING = (PRECISION, NO_COLOR)
-_ROW_OPTIONS = (TEMPERATURE, LABEL_COLUMN, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING)
+_ROW_OPTIONS = (TEMPERATURE, LABEL_COLUMN, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING, JOBS)
 
 
 @dataclass(frozen=True)
