@@ -11,17 +11,16 @@ are written, then its error is raised, and no later row is written.
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from queue import Full, Queue
 
 import numpy as np
 
 from .errors import RowError
 from .numerics import FloatArray
 from .pipeline import RowFunction, _closed, _line_error
-from .readers import Block, ScoreSource
+from .readers import CHUNK_BYTES, Block, ScoreSource
 from .results import RowWriter
 
 Outcome = tuple[bytes, int, BaseException | None]
@@ -100,32 +99,45 @@ def run_rows_in_threads(
         if error is not None:
             raise error
 
-    stop = threading.Event()
-    queue: Queue[tuple[Future[Outcome] | None, int, BaseException | None]] = Queue(2 * jobs)
+    pending: deque[tuple[Future[Outcome], int]] = deque()
     pool = ThreadPoolExecutor(jobs, thread_name_prefix="softmax")  # no thread before a submit
-    feeder: threading.Thread | None = None
+
+    def write_next() -> None:
+        nonlocal current
+        future, first_line = pending.popleft()
+        current = _placed(first_line)
+        write(future.result())
+
     try:
         first = next(chunks, None)
         if first is not None:
             # The first block in this thread: a small input starts no thread at all.
             current = _placed(first[1])
             write(work(*first))
-            feeder = threading.Thread(
-                target=_feed, args=(chunks, pool, work, queue, stop), daemon=True
-            )
-            feeder.start()
-            while True:
-                future, first_line, error = queue.get()
-                current = _placed(first_line)
-                if future is None:
-                    if error is not None:
-                        raise error  # reading failed: the rows before were all written
-                    break
-                write(future.result())
+        while True:
+            try:
+                chunk = next(chunks, None)
+            except Exception:
+                while pending:
+                    write_next()  # the rows before, or an earlier bad line's own error
+                raise
+            if chunk is None:
+                break
+            pending.append((pool.submit(work, *chunk), chunk[1]))
+            while len(pending) > 2 * jobs or (pending and pending[0][0].done()):
+                write_next()
+            if len(chunk[0]) < CHUNK_BYTES // 2:
+                # A short chunk: the input paused, and reading may wait for it. Whatever
+                # was read is written first, so a slow producer's rows still stream.
+                while pending:
+                    write_next()
+        while pending:
+            write_next()
     except BaseException as error:
+        for future, _ in pending:
+            future.cancel()
         raise _closed(writer, error, current) from None
     finally:
-        stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
     writer.finish()
     return written
@@ -134,42 +146,3 @@ def run_rows_in_threads(
 def _placed(first_line: int) -> Block:
     """A stand-in block, so that an unexpected error still names the line its chunk starts on."""
     return Block(values=np.empty((0, 0)), first_line=first_line)
-
-
-def _feed(
-    chunks: Iterator[tuple[bytes, int]],
-    pool: ThreadPoolExecutor,
-    work: Callable[[bytes, int], Outcome],
-    queue: Queue[tuple[Future[Outcome] | None, int, BaseException | None]],
-    stop: threading.Event,
-) -> None:
-    """Read chunks and hand them to the pool; the queue keeps them in order and bounded.
-
-    A full queue makes reading wait, so at most its size of blocks are in flight.
-    The end, or an error in reading, goes in the queue after the blocks before it.
-    """
-
-    def put(item: tuple[Future[Outcome] | None, int, BaseException | None]) -> bool:
-        while not stop.is_set():
-            try:
-                queue.put(item, timeout=0.05)
-                return True
-            except Full:
-                continue
-        return False
-
-    first_line = 0
-    try:
-        for raw, first_line in chunks:
-            if stop.is_set():
-                return
-            try:
-                future = pool.submit(work, raw, first_line)
-            except RuntimeError:  # the pool was shut down: the run is over
-                return
-            if not put((future, first_line, None)):
-                return
-    except BaseException as error:  # noqa: BLE001 - handed to the main thread, raised there
-        put((None, first_line, error))
-        return
-    put((None, first_line, None))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -281,3 +282,33 @@ def test_the_kernel_can_be_turned_off():
         timeout=60,
     )
     assert done.stdout == b"True\n"
+
+
+def test_an_interrupt_with_blocks_in_flight_exits_130_quietly():
+    _, raw = many_rows(20_000, 4, 8)
+    process = subprocess.Popen(
+        [*COMMAND, "probs", "--jobs", "2"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+    def feed() -> None:
+        try:
+            process.stdin.write(raw)
+            process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it stopped reading: the interrupt came first
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    ready, _, _ = select.select([process.stdout], [], [], 60)
+    assert ready
+    process.stdout.read1(1 << 16)
+    process.send_signal(signal.SIGINT)
+    process.stdout.read()  # a write under way is finished before the signal acts
+    err = process.stderr.read()
+    process.wait(timeout=60)
+    feeder.join()
+    assert process.returncode == 130
+    assert b"Traceback" not in err and b"Fatal" not in err
