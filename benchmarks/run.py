@@ -615,6 +615,12 @@ def build(args: argparse.Namespace, log: Callable[[str], None]) -> list[Workload
                     f"{rows:,} x 10 CSV ({plain.stat().st_size / 1e6:.0f} MB) -> probabilities CSV",
                     [
                         probs,
+                        Method(
+                            "softmax probs --jobs 1",
+                            [*probs.argv, "--jobs", "1"],
+                            plain,
+                            probs_check,
+                        ),
                         *table_tools(plain, probs_check, POLARS_PROBS, DUCKDB_PROBS, 10),
                         *alternatives(plain, probs_check),
                     ],
@@ -715,6 +721,12 @@ def build(args: argparse.Namespace, log: Callable[[str], None]) -> list[Workload
                 "probabilities CSV",
                 [
                     Method("softmax probs", [*softmax, "probs", "-o", "csv"], narrow, check),
+                    Method(
+                        "softmax probs --jobs 1",
+                        [*softmax, "probs", "-o", "csv", "--jobs", "1"],
+                        narrow,
+                        check,
+                    ),
                     *table_tools(narrow, check, POLARS_PROBS, DUCKDB_PROBS, 2),
                     *alternatives(narrow, check),
                 ],

@@ -153,6 +153,7 @@ def write_rows(
     precision: int | None,
     no_color: bool,
     dtype: str = "float64",
+    jobs: int = 1,
 ) -> None:
     """Compute softmax or log-softmax of every row (in ``dtype``) and write it in one format."""
     from .numerics import operation_function
@@ -163,6 +164,22 @@ def write_rows(
     settings = RowSettings(operation, temperature, precision, source.single_vector)
     out = stdout_bytes()
     writer = make_row_writer(output, out, settings, no_color=no_color)
+    # Threads write float64 text; other precisions print their own shortest forms.
+    if jobs != 1 and dtype == "float64" and source.chunks is not None and source.kept_names is None:
+        from .parallel import default_jobs, row_text, run_rows_in_threads
+
+        text = row_text(writer)
+        if text is not None and (jobs or default_jobs()) > 1:
+            run_rows_in_threads(
+                source,
+                operation_function(operation),
+                temperature,
+                writer,
+                text,
+                jobs or default_jobs(),
+            )
+            out.flush()
+            return
     run_rows(source, in_dtype(operation_function(operation), dtype), temperature, writer)
     out.flush()
 
@@ -218,6 +235,7 @@ def rows(run: Invocation) -> None:
             precision=run.precision,
             no_color=run.no_color,
             dtype=run.dtype,
+            jobs=run.values.get("jobs", 1),
         )
 
 

@@ -608,6 +608,17 @@ EXPLAIN_TREE = Option(
     panel="Beyond softmax",
 )
 
+JOBS = Option(
+    "jobs",
+    ("--jobs",),
+    "Threads that parse, compute and format blocks of rows (default 0: one per core); "
+    "1 works in one thread. Rows are written in input order.",
+    convert=whole_number(0, 256),
+    default=0,
+    metavar="N",
+    panel="Input",
+)
+
 _BY_TERMINAL = "default: table on a terminal, csv otherwise"
 ROW_FORMAT = format_option(SUPPORTED[Output.ROWS], _BY_TERMINAL)
 # top and sample write lists of classes, not a matrix of scores: text formats only.
@@ -633,7 +644,16 @@ ROW_REDUCTION = Option(
 _READING = (INPUT, DELIMITER, HEADER, CLASSES)
 _CARRYING = (KEEP, KEY)
 _SHOWING = (PRECISION, NO_COLOR)
-_ROW_OPTIONS = (TEMPERATURE, DTYPE, LABEL_COLUMN, *_READING, *_CARRYING, ROW_FORMAT, *_SHOWING)
+_ROW_OPTIONS = (
+    TEMPERATURE,
+    DTYPE,
+    LABEL_COLUMN,
+    *_READING,
+    *_CARRYING,
+    ROW_FORMAT,
+    *_SHOWING,
+    JOBS,
+)
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,8 @@ def import_graph(*, nested: bool) -> dict[str, set[str]]:
     for info in pkgutil.walk_packages([str(ROOT)], prefix=f"{PACKAGE}."):
         relative = Path(*info.name.split(".")[1:])
         path = ROOT / relative / "__init__.py" if info.ispkg else ROOT / f"{relative}.py"
+        if not path.exists():
+            continue  # a compiled extension (the native kernel) has no source to read
         tree = ast.parse(path.read_text(encoding="utf-8"))
         # Relative imports in a package's __init__ start from the package itself.
         anchor = f"{info.name}.__init__" if info.ispkg else info.name

@@ -43,6 +43,20 @@ class Block:
 
 
 @dataclass
+class Chunks:
+    """Delimited text not parsed yet, for workers that parse blocks side by side.
+
+    ``chunks`` are whole records with the number of their first line; ``parse``
+    turns one into its rows and the error of a bad line (see
+    ``delimited.parse_chunk``).  They are the same chunks ``ScoreSource.blocks``
+    reads: a caller takes one or the other.
+    """
+
+    chunks: Iterator[tuple[bytes, int]]
+    parse: Callable[[bytes, int], tuple[Block | None, Exception | None]]
+
+
+@dataclass
 class ScoreSource:
     """What a reader found: class names (from a header), layout, and the blocks."""
 
@@ -58,6 +72,8 @@ class ScoreSource:
     #: One-line notes for stderr (a header with no rows after it, a likely typo in a
     #: header); the reader may add to them while its blocks are read.
     notes: list[str] = field(default_factory=list)
+    #: Delimited input: the same rows as ``blocks``, as chunks still to parse.
+    chunks: Chunks | None = None
 
 
 #: The note of a header with no rows after it: an empty result, not an error. When an

@@ -61,6 +61,7 @@ def named_source(source: ScoreSource, names: list[str], name: str) -> ScoreSourc
         _check_width(first, names, name)
     source.classes = names
     source.blocks = _checked(first, blocks, names, name)
+    source.chunks = None  # every row goes through the check above
     return source
 
 

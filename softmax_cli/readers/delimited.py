@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from softmax_cli import native
 from softmax_cli.errors import DataError, UsageError
 from softmax_cli.labels import explained, label_value
 from softmax_cli.numerics import FloatArray
@@ -298,7 +299,9 @@ def _parse_fast(raw: bytes, layout: Layout) -> Parsed | None:
         if kept is None:
             return None
     elif _numeric_labels_only(layout):
-        table = _parse_as_json(raw, layout)
+        table = native.parse_table(raw, layout.delimiter, layout.width)
+        if table is None:
+            table = _parse_as_json(raw, layout)
         if table is not None:
             return _split_columns(table, list(range(layout.width)), layout, None)
     converters = None
@@ -407,24 +410,38 @@ def whole_records(chunks: Iterator[tuple[bytes, int]]) -> Iterator[tuple[bytes, 
         yield pending, pending_start
 
 
+def parse_chunk(
+    raw: bytes, first_line: int, layout: Layout
+) -> tuple[Block | None, DataError | None]:
+    """One chunk of whole records: its rows (None if none) and the error of a bad line.
+
+    The rows are those before the bad line, so they can be written before the error.
+    """
+    parsed = _parse_fast(raw, layout)
+    error = None
+    if parsed is None:
+        parsed, error = _parse_slowly(raw, first_line, layout)
+    if not parsed.values.shape[0]:
+        return None, error
+    block = Block(
+        values=parsed.values,
+        first_line=first_line,
+        line_numbers=line_numbers_of(raw, first_line)
+        if parsed.lines is None
+        else (lambda lines=parsed.lines: lines),
+        labels=parsed.labels,
+        kept=parsed.kept,
+        weights=parsed.weights,
+    )
+    return block, error
+
+
 def delimited_blocks(chunks: Iterator[tuple[bytes, int]], layout: Layout) -> Iterator[Block]:
     """Blocks of rows from chunks of delimited text; a bad line ends them with its DataError."""
-    for raw, first_line in whole_records(chunks):
-        parsed = _parse_fast(raw, layout)
-        error = None
-        if parsed is None:
-            parsed, error = _parse_slowly(raw, first_line, layout)
-        if parsed.values.shape[0]:
-            yield Block(
-                values=parsed.values,
-                first_line=first_line,
-                line_numbers=line_numbers_of(raw, first_line)
-                if parsed.lines is None
-                else (lambda lines=parsed.lines: lines),
-                labels=parsed.labels,
-                kept=parsed.kept,
-                weights=parsed.weights,
-            )
+    for raw, first_line in chunks:
+        block, error = parse_chunk(raw, first_line, layout)
+        if block is not None:
+            yield block
         if error is not None:
             raise error
 

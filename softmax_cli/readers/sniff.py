@@ -20,6 +20,7 @@ the first data line: the line after a header, when there is one.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
@@ -27,16 +28,18 @@ from typing import BinaryIO
 
 from softmax_cli.errors import DataError, UsageError
 
-from .blocks import NO_ROWS_NOTE, Format, ScoreSource, looks_numeric
+from .blocks import NO_ROWS_NOTE, Chunks, Format, ScoreSource, looks_numeric
 from .decode import NpyInput, Replay, text_stream
 from .delimited import (
     NO_HEADER,
     Layout,
     delimited_blocks,
+    parse_chunk,
     resolve_kept_columns,
     resolve_label_column,
     single_vector_block,
     split_record,
+    whole_records,
 )
 from .json_rows import json_document_blocks, json_loads, ndjson_blocks, object_blocks
 from .peek import peek_first_line
@@ -324,11 +327,13 @@ def _delimited(
     chunks: Iterator[tuple[bytes, int]] = itertools.chain(seen, rest)
     if is_header:
         chunks = _skip_header(chunks, header_end)
+    chunks = whole_records(chunks)
     blocks = delimited_blocks(chunks, layout)
     single = width == 1 and label_index is None and weight_index is None
     if single:
         blocks = single_vector_block(blocks)
     return ScoreSource(
+        chunks=None if single else Chunks(chunks, functools.partial(parse_chunk, layout=layout)),
         blocks=blocks,
         classes=None if single else classes,
         single_vector=single,
