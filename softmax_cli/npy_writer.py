@@ -95,6 +95,8 @@ class NpyWriter:
         self, values: FloatArray, scores: FloatArray, first_row: int, carried: Any = None
     ) -> None:
         if values.shape[0] == 0:
+            if self.width is None and values.ndim == 2:
+                self.width = values.shape[1]  # an array of no rows keeps its width
             return
         if self.width is None or self.rows_written == 0:
             self.width = values.shape[1]

@@ -32,3 +32,73 @@ def test_cross_entropy_writes_the_good_rows_before_a_row_that_rounds_to_minus_in
     losses = orjson.loads(result.stdout)["losses"]
     expected = float(np.float32(math.log1p(math.exp(1.0))))  # -log softmax(1,2)[0]
     assert losses == [pytest.approx(expected, rel=1e-7)]
+
+
+def _npy_with_header(shape: str, fortran: bool = False) -> bytes:
+    """A version-1 .npy header written by hand (NumPy refuses to write these shapes)."""
+    text = f"{{'descr': '<f8', 'fortran_order': {fortran}, 'shape': {shape}, }}".ljust(118) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode("latin-1")
+
+
+@pytest.mark.parametrize(
+    ("shape", "fortran", "message"),
+    [
+        ("(-1, 3)", False, ".npy file: the header is damaged"),
+        ("(1000000000000, 3)", True, "the .npy data ends early"),
+        ("(1, 1000000000000)", False, "the .npy data ends early"),
+        ("(1000000000000, 4)", False, "the .npy data ends early: 0 of"),
+    ],
+)
+@pytest.mark.parametrize("via", ["file", "stdin"])
+def test_npy_headers_with_impossible_shapes_are_a_data_error(
+    tmp_path, shape, fortran, message, via
+):
+    data = _npy_with_header(shape, fortran) + np.zeros(3).tobytes()
+    path = tmp_path / "bad.npy"
+    path.write_bytes(data)
+    if via == "file":
+        result = run("probs", "-i", str(path))
+    else:
+        from typer.testing import CliRunner
+
+        from softmax_cli.cli import app
+
+        result = CliRunner().invoke(app, ["probs"], input=data)
+    assert_one_line_error(result, 1, message)
+
+
+def test_npy_rows_without_scores_are_the_same_error_as_an_empty_json_row(tmp_path):
+    path = tmp_path / "empty2.npy"
+    np.save(path, np.zeros((3, 0)))
+    assert_one_line_error(run("probs", "-i", str(path), "-o", "json"), 1, "holds no scores")
+    assert_one_line_error(run("probs", input="[[]]\n"), 1, "holds no scores")
+
+
+def test_npy_of_no_rows_keeps_its_width_in_npy_output(tmp_path):
+    import io
+
+    source = tmp_path / "none.npy"
+    np.save(source, np.zeros((0, 3)))
+    result = run("probs", "-i", str(source), "-o", "npy")
+    assert result.exit_code == 0, result.output
+    assert np.load(io.BytesIO(result.stdout_bytes)).shape == (0, 3)
+
+
+@pytest.mark.parametrize("shape", ["(1000000000000, 3)", "(1, 1000000000000)"])
+def test_npy_claiming_a_huge_shape_on_a_real_pipe_is_a_data_error(shape):
+    import subprocess
+    import sys
+
+    data = _npy_with_header(shape, fortran=shape.endswith("3)")) + np.zeros(2).tobytes()
+    done = subprocess.run(
+        [sys.executable, "-m", "softmax_cli", "probs"],
+        input=data,
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.decode().strip().splitlines() == [
+        "softmax: row 1: the .npy data ends early: 0 of "
+        + ("1000000000000" if shape.endswith("3)") else "1")
+        + " rows are complete"
+    ]
