@@ -89,7 +89,8 @@ def run_logsumexp(source: ScoreSource, totals: Totals, writer: Any) -> Totals:
                 raise _line_error(block, error) from None
             shown = precision.shortest(values, totals.dtype)
             with np.errstate(invalid="ignore"):
-                totals.total = running.add(shown)  # of the values as written
+                # Of the float64 values: the reduction is rounded once to --dtype.
+                totals.total = running.add(values)
             writer.rows(shown, totals.rows, _carried(block))
             totals.rows += values.shape[0]
     except BaseException as error:

@@ -435,9 +435,10 @@ def _cross_entropy_pass(
             sample_weight_sum += float(used[counted].sum())
         predicted = scores[:count].argmax(axis=1)
         picked = np.exp(log_probs[np.arange(count), truth]) if count else np.empty(0)
-        # The sums are of the losses as written, so they agree with any re-summing of them.
+        # The sums are of the float64 losses, so a reduction under --dtype is the exact
+        # answer rounded once (by ``LossSummary.loss``), not a sum of rounded losses.
         losses = precision.shortest(terms.losses, options.dtype)
-        summary.loss_sum = loss_total.add(losses)
+        summary.loss_sum = loss_total.add(terms.losses)
         summary.weight_sum = weight_total.add(terms.weights)
         summary.correct += int(((predicted == truth) & counted).sum())
         summary.counted += int(counted.sum())

@@ -102,3 +102,38 @@ def test_npy_claiming_a_huge_shape_on_a_real_pipe_is_a_data_error(shape):
         + ("1000000000000" if shape.endswith("3)") else "1")
         + " rows are complete"
     ]
+
+
+def _rounded_once(value: float, dtype: str) -> float:
+    """The shortest decimal of ``value`` rounded to ``dtype``: how every writer prints it."""
+    return float(str(np.asarray(value, dtype=dtype)))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+def test_cross_entropy_mean_under_dtype_is_the_exact_answer_rounded_once(dtype):
+    import mpmath
+
+    mpmath.mp.dps = 40
+    # Labels 0 and 1 of rows (1,1,1) and (2,0,0): losses log 3 and 2 + log(e^2 + 2) - 2.
+    first = mpmath.log(3)
+    second = mpmath.log(mpmath.e**2 + 2)
+    mean = (first + second) / 2
+    result = run("cross-entropy", "1,1,1;2,0,0", "--labels", "0,1", "--dtype", dtype, "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert orjson.loads(result.stdout)["loss"] == _rounded_once(float(mean), dtype)
+    if dtype == "float16":
+        assert orjson.loads(result.stdout)["loss"] == 1.669  # not 1.67, the rounded losses' mean
+    table = run("cross-entropy", "1,1,1;2,0,0", "--labels", "0,1", "--dtype", dtype, "-o", "csv")
+    assert float(table.stdout.strip()) == _rounded_once(float(mean), dtype)
+
+
+def test_logsumexp_sum_under_dtype_is_the_exact_sum_rounded_once():
+    import mpmath
+
+    mpmath.mp.dps = 40
+    rows = [[1, 1, 1], [2, 0, 0], [0.5, 0.25, 0.125]]
+    exact = sum(mpmath.log(sum(mpmath.e ** mpmath.mpf(x) for x in row)) for row in rows)
+    text = ";".join(",".join(str(x) for x in row) for row in rows)
+    result = run("logsumexp", text, "--reduction", "sum", "--dtype", "float16", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert orjson.loads(result.stdout)["value"] == _rounded_once(float(exact), "float16")
