@@ -711,6 +711,8 @@ def logsumexp(run: Invocation) -> None:
         out.flush()
     if totals.rows == 0 and run.reduction == "mean":
         say("softmax: warning: there are no rows, so the mean is NaN")
+    if (undefined := totals.undefined_reason()) is not None:
+        say(f"softmax: warning: {undefined}")
 
 
 RUNNERS: dict[str, Callable[[Invocation], Any]] = {

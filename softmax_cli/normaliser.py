@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -54,6 +54,17 @@ class Totals:
     dtype: str = "float64"
     rows: int = 0
     total: float = 0.0
+    #: Where the first ``+inf`` and ``-inf`` row came from (``"line 3"``): their sum is NaN.
+    first_infinite: dict[float, str] = field(default_factory=dict)
+
+    def undefined_reason(self) -> str | None:
+        """Why the sum or mean is NaN, when rows of ``+inf`` and ``-inf`` were added."""
+        if self.reduction == "none" or len(self.first_infinite) < 2:
+            return None
+        return (
+            f"{self.first_infinite[math.inf]} is +inf and {self.first_infinite[-math.inf]} "
+            f"is -inf, so the {self.reduction} is NaN"
+        )
 
     @property
     def value(self) -> float:
@@ -88,6 +99,11 @@ def run_logsumexp(source: ScoreSource, totals: Totals, writer: Any) -> Totals:
                     writer.rows(shown, totals.rows, _carried(block, error.row))
                 raise _line_error(block, error) from None
             shown = precision.shortest(values, totals.dtype)
+            for infinity in (math.inf, -math.inf):
+                found = np.flatnonzero(values == infinity)
+                if found.size and infinity not in totals.first_infinite:
+                    place = f"{block.unit} {block.line_of(int(found[0]))}"
+                    totals.first_infinite[infinity] = place
             with np.errstate(invalid="ignore"):
                 # Of the float64 values: the reduction is rounded once to --dtype.
                 totals.total = running.add(values)

@@ -137,3 +137,21 @@ def test_logsumexp_sum_under_dtype_is_the_exact_sum_rounded_once():
     result = run("logsumexp", text, "--reduction", "sum", "--dtype", "float16", "-o", "json")
     assert result.exit_code == 0, result.output
     assert orjson.loads(result.stdout)["value"] == _rounded_once(float(exact), "float16")
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_logsumexp_of_plus_and_minus_inf_rows_warns_naming_both_rows(reduction):
+    result = run("logsumexp", "inf,0;1,2;-inf,-inf", "--reduction", reduction, "-o", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "nan"
+    assert result.stderr.strip() == (
+        f"softmax: warning: row 1 is +inf and row 3 is -inf, so the {reduction} is NaN"
+    )
+
+
+def test_logsumexp_infinite_mean_is_null_in_json_as_every_non_finite_number():
+    result = run("logsumexp", "inf,0;1,2", "--reduction", "mean", "-o", "json")
+    assert result.exit_code == 0, result.output
+    document = orjson.loads(result.stdout)
+    assert document["value"] is None and document["values"][0] is None
+    assert result.stderr == ""
