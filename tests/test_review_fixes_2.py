@@ -155,3 +155,41 @@ def test_logsumexp_infinite_mean_is_null_in_json_as_every_non_finite_number():
     document = orjson.loads(result.stdout)
     assert document["value"] is None and document["values"][0] is None
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--show-completion=fish"], "--show-completion: takes no value"),
+        (["--show-completion", "fish"], "--show-completion takes no value"),
+        (["--show-completion", "zsh"], "--show-completion takes no value"),
+        (["--install-completion", "nosh"], "--install-completion takes no value"),
+    ],
+)
+def test_completion_options_refuse_a_shell_name_instead_of_answering_for_bash(args, message):
+    result = run(*args)
+    names_shells = "takes no value:" in message or "=" not in args[0]
+    assert_one_line_error(result, 2, message, "bash, zsh, fish" if names_shells else "")
+    assert "_softmax_completion" not in result.output
+
+
+def test_show_completion_from_an_unsupported_shell_is_a_usage_error():
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        k: v for k, v in os.environ.items() if k != "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION"
+    }
+    done = subprocess.run(
+        # Not the last command, so sh runs it as its child instead of exec-ing it.
+        ["sh", "-c", f'"{sys.executable}" -m softmax_cli --show-completion; exit $?'],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert "is not supported" in done.stderr and "bash, zsh, fish" in done.stderr
+    assert "Traceback" not in done.stderr
