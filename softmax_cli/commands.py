@@ -160,7 +160,9 @@ def write_rows(
     from .precision import in_dtype
     from .writers import RowSettings, make_row_writer
 
-    settings = RowSettings(operation, temperature, precision, source.single_vector)
+    settings = RowSettings(
+        operation, temperature, precision, source.single_vector, rounded_to=dtype
+    )
     out = stdout_bytes()
     writer = make_row_writer(output, out, settings, no_color=no_color)
     run_rows(source, in_dtype(operation_function(operation), dtype), temperature, writer)

@@ -193,3 +193,19 @@ def test_show_completion_from_an_unsupported_shell_is_a_usage_error():
     assert done.stdout == ""
     assert "is not supported" in done.stderr and "bash, zsh, fish" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("scores", ["1,1,1", "1,2,3", "0.5,-1,2,7"])
+def test_probs_table_sum_under_float16_is_the_sum_of_the_values_not_of_their_decimals(scores):
+    import math
+
+    logits = np.array([float(x) for x in scores.split(",")])
+    exact = np.exp(logits - logits.max())
+    exact /= exact.sum()
+    in_float16 = exact.astype(np.float16).astype(np.float64)
+    expected = float(np.float16(math.fsum(in_float16)))
+    result = run("probs", scores, "--dtype", "float16", "-o", "table")
+    assert result.exit_code == 0, result.output
+    sum_line = next(line for line in result.stdout.splitlines() if " sum " in line)
+    shown = [cell.strip() for cell in sum_line.split("│") if cell.strip()]
+    assert shown == ["sum", f"{expected:.4f}"]
