@@ -55,7 +55,8 @@ def _seekable_file(out: BinaryIO) -> bool:
 
 
 class NpyWriter:
-    """Writes rows as one array; a single vector (1-D input, ``seq``) as a 1-D array."""
+    """Writes rows as one 2-D array; a vector read as one (1-D .npy, one score
+    per line) as a 1-D array."""
 
     def __init__(self, out: BinaryIO, settings: Any, dtype: Any = np.float64):
         refuse_terminal(out)

@@ -209,3 +209,27 @@ def test_probs_table_sum_under_float16_is_the_sum_of_the_values_not_of_their_dec
     sum_line = next(line for line in result.stdout.splitlines() if " sum " in line)
     shown = [cell.strip() for cell in sum_line.split("│") if cell.strip()]
     assert shown == ["sum", f"{expected:.4f}"]
+
+
+def _npy_shape(result) -> tuple[int, ...]:
+    import io
+
+    assert result.exit_code == 0, result.output
+    return np.load(io.BytesIO(result.stdout_bytes)).shape
+
+
+def test_npy_output_is_1d_only_for_a_vector_read_as_one(tmp_path):
+    vector = tmp_path / "v.npy"
+    np.save(vector, np.array([2.0, 1.0, 0.1]))
+    assert _npy_shape(run("probs", "-i", str(vector), "-o", "npy")) == (3,)
+    assert _npy_shape(run("probs", "-o", "npy", input="2\n1\n0.1\n")) == (3,)
+    assert _npy_shape(run("probs", "2", "1", "0.1", "-o", "npy")) == (1, 3)
+    assert _npy_shape(run("probs", "-o", "npy", input="[2, 1, 0.1]\n")) == (1, 3)
+
+
+def test_readme_says_arguments_give_a_2d_npy_array():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert "`softmax probs 2 1 0.1 -o npy` is 1x3" in readme
+    assert "2-D (1-D for a single\n  vector)" not in readme
