@@ -233,7 +233,8 @@ PRECISION = Option(
     "precision",
     ("--precision",),
     "Digits, 0 to 17: decimals in tables (default 4), significant digits "
-    "elsewhere, where 0 counts as 1 (default: the shortest exact form).",
+    "elsewhere, where 0 counts as 1 (default: the shortest exact form). A cap: "
+    "under --dtype never more digits than that precision's shortest form.",
     convert=whole_number(0, 17),
     metavar="N",
     panel="Output",

@@ -233,3 +233,26 @@ def test_readme_says_arguments_give_a_2d_npy_array():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert "`softmax probs 2 1 0.1 -o npy` is 1x3" in readme
     assert "2-D (1-D for a single\n  vector)" not in readme
+
+
+@pytest.mark.parametrize(
+    ("dtype", "digits"), [("float16", 8), ("float16", 2), ("float32", 3), ("float32", 12)]
+)
+@pytest.mark.parametrize("command", ["logsumexp", "probs"])
+def test_precision_caps_digits_at_the_dtype_shortest_form(command, dtype, digits):
+    exact = math.log(3 * math.e) if command == "logsumexp" else 1 / 3
+    shortest = str(np.asarray(exact, dtype=dtype))  # numpy's shortest round-trip text
+    capped = float(f"{float(shortest):.{digits}g}")
+    expected_value = float(shortest) if len(shortest.replace(".", "")) <= digits else capped
+    result = run(command, "1,1,1", "--dtype", dtype, "--precision", str(digits), "-o", "csv")
+    assert result.exit_code == 0, result.output
+    first = result.stdout.strip().splitlines()[-1].split(",")[0]
+    assert float(first) == expected_value
+    assert len(first.replace(".", "").lstrip("0")) <= min(digits, len(shortest.replace(".", "")))
+
+
+def test_precision_help_says_it_is_a_cap_under_dtype():
+    result = run("probs", "--help")
+    assert "never more digits than that precision's shortest form" in " ".join(
+        result.output.split()
+    )
