@@ -31,6 +31,7 @@ from .number_text import (
 from .numerics import FloatArray
 from .pipeline import _carried, _closed, _line_error
 from .readers import ScoreSource
+from .readers.blocks import Format as InputFormat
 from .results import Carried
 from .writers import (
     _carried_objects,
@@ -87,6 +88,8 @@ def run_logsumexp(source: ScoreSource, totals: Totals, writer: Any) -> Totals:
     def compute(scores: FloatArray) -> FloatArray:
         return numerics.logsumexp(precision.narrowed(scores, totals.dtype), totals.temperature)
 
+    if isinstance(writer, DelimitedValueWriter) and source.kept_names:
+        writer.named_fields = source.format in (InputFormat.JSON, InputFormat.NDJSON)
     writer.start(source.classes, source.kept_names)
     try:
         for block in source.blocks:
@@ -127,9 +130,11 @@ class DelimitedValueWriter:
         self.reduction = reduction
         self.digits = digits
         self.separator = separator
+        #: The input's kept fields have names (JSON keys), so they are headed as CSV's are.
+        self.named_fields = False
 
     def start(self, classes: Sequence[str] | None, kept_names: Sequence[str] | None = None) -> None:
-        if self.reduction == "none" and classes is not None:
+        if self.reduction == "none" and (classes is not None or self.named_fields):
             self.out.write(header_line([*(kept_names or ()), NAME], self.separator))
 
     def rows(self, values: FloatArray, first_row: int, carried: Carried | None = None) -> None:
@@ -271,7 +276,8 @@ class TableValueWriter(_TableNames):
         title = f"log-sum-exp of {count_text(totals.rows, 'row')}"
         if totals.temperature != 1.0:
             title += f" at T = {title_number(totals.temperature)}"
-        table = Table(title=title)
+        # At least as wide as its title, so a terminal of room never wraps it mid-phrase.
+        table = Table(title=title, min_width=min(len(title), console.width))
         kept_names = self.kept_names or []
         table.add_column("row", justify="right")
         for name in kept_names:

@@ -623,8 +623,8 @@ VALUE_FORMAT = format_option(SUPPORTED[Output.VALUES], _BY_TERMINAL)
 ROW_REDUCTION = Option(
     "reduction",
     ("--reduction",),
-    "none: one value per row (default); sum: their sum, as the log-likelihood of a "
-    "sequence; mean: their mean.",
+    "none: one value per row (default); sum: their sum (a total of log-normalisers, "
+    "not a log-likelihood); mean: their mean.",
     convert=one_of(("none", "sum", "mean")),
     default="none",
     metavar="HOW",

@@ -256,3 +256,46 @@ def test_precision_help_says_it_is_a_cap_under_dtype():
     assert "never more digits than that precision's shortest form" in " ".join(
         result.output.split()
     )
+
+
+def test_logsumexp_csv_heads_kept_ndjson_fields_as_it_heads_csv_input(tmp_path):
+    path = tmp_path / "rows.ndjson"
+    path.write_text('{"id": "a", "s": [1, 2]}\n{"id": "b", "s": [0, 1]}\n')
+    result = run("logsumexp", "-i", str(path), "--key", "s", "--keep", "id", "-o", "csv")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "id,logsumexp"
+    assert [line.split(",")[0] for line in lines[1:]] == ["a", "b"]
+    from_csv = run("logsumexp", "--keep", "id", "-o", "csv", input="id,x,y\na,1,2\n")
+    assert from_csv.stdout.splitlines()[0] == "id,logsumexp"
+    headerless = run("logsumexp", "--keep", "0", "-o", "csv", input="a,1,2\n")
+    assert headerless.stdout.splitlines()[0].startswith("a,")  # no header the input lacked
+
+
+def test_logsumexp_table_title_is_not_wrapped_at_100_columns():
+    from typer.testing import CliRunner
+
+    from softmax_cli.cli import app
+
+    args = ["logsumexp", "1,2;3,4", "-o", "table", "--temperature", "0.5", "--reduction", "sum"]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].strip() == "log-sum-exp of 2 rows at T = 0.5"
+
+
+def test_explain_format_choices_agree_with_the_readme():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    result = run("explain", "1,2", "-o", "npy")
+    assert_one_line_error(result, 2, "is not one of")
+    choices = result.output.splitlines()[0].split("is not one of ")[1].split(", ")
+    row = next(line for line in readme.splitlines() if line.startswith("| `-o, --format"))
+    listed = row.split("`explain` writes ")[1].split("|")[0].replace(" or ", ", ")
+    assert sorted(name.strip(" `") for name in listed.split(",")) == sorted(choices)
+
+
+def test_logsumexp_sum_help_does_not_call_it_a_log_likelihood():
+    text = " ".join(run("logsumexp", "--help").output.split())
+    assert "log-likelihood of a sequence" not in text
+    assert "log-normalisers" in text
