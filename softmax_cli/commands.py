@@ -161,7 +161,9 @@ def write_rows(
     from .precision import in_dtype
     from .writers import RowSettings, make_row_writer
 
-    settings = RowSettings(operation, temperature, precision, source.single_vector)
+    settings = RowSettings(
+        operation, temperature, precision, source.single_vector, rounded_to=dtype
+    )
     out = stdout_bytes()
     writer = make_row_writer(output, out, settings, no_color=no_color)
     # Threads write float64 text; other precisions print their own shortest forms.
@@ -729,6 +731,8 @@ def logsumexp(run: Invocation) -> None:
         out.flush()
     if totals.rows == 0 and run.reduction == "mean":
         say("softmax: warning: there are no rows, so the mean is NaN")
+    if (undefined := totals.undefined_reason()) is not None:
+        say(f"softmax: warning: {undefined}")
 
 
 RUNNERS: dict[str, Callable[[Invocation], Any]] = {

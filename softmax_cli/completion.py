@@ -11,6 +11,7 @@ differently.  ``tests/test_completions.py`` compares both on many lines.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from .options import COMMANDS, DEFAULT_COMMAND, Command, command_named
 from .parsing import is_scores_token, looks_like_scores
@@ -100,3 +101,38 @@ def answer_bash() -> bool:
     sys.stdout.write("\n".join(offered))
     sys.stdout.flush()
     return True
+
+
+#: The shells Typer writes completion scripts for.
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def check_completion_request(argv: Sequence[str]) -> None:
+    """Refuse what Typer would answer with bash's script: a word after the option (Typer's
+    completion options are flags for the shell you are in) or a shell it cannot serve."""
+    from .errors import UsageError
+
+    option = next(word for word in argv if word in ("--install-completion", "--show-completion"))
+    supported = ", ".join(SHELLS)
+    others = [word for word in argv if word != option]
+    if others:
+        raise UsageError(
+            f"{option} takes no value: it is for the shell you are in ({supported}); "
+            f"got {others[0][:40]!r}"
+        ).within(None, None)
+    if os.environ.get("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION"):
+        return
+    try:
+        import shellingham
+    except ImportError:  # Typer without it asks for the shell by name
+        return
+    try:
+        shell = shellingham.detect_shell()[0]
+    except shellingham.ShellDetectionFailure:
+        shell = None
+    if shell not in SHELLS:
+        found = f"this shell ({shell})" if shell else "no shell was found, and"
+        raise UsageError(
+            f"{option}: {found} is not supported; run it from one of {supported}, or use "
+            "the scripts in completions/"
+        ).within(None, None)

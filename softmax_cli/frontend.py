@@ -74,6 +74,9 @@ def _answer(
         code = typer_answers([command_name, "--help"] if command_name else ["--help"])
         _flush_stdout()
         return code
+    from .completion import check_completion_request
+
+    check_completion_request(argv)
     return typer_answers(list(argv))  # --install-completion, --show-completion
 
 

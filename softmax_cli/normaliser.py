@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -31,6 +31,7 @@ from .number_text import (
 from .numerics import FloatArray
 from .pipeline import _carried, _closed, _line_error
 from .readers import ScoreSource
+from .readers.blocks import Format as InputFormat
 from .results import Carried
 from .writers import (
     _carried_objects,
@@ -54,6 +55,17 @@ class Totals:
     dtype: str = "float64"
     rows: int = 0
     total: float = 0.0
+    #: Where the first ``+inf`` and ``-inf`` row came from (``"line 3"``): their sum is NaN.
+    first_infinite: dict[float, str] = field(default_factory=dict)
+
+    def undefined_reason(self) -> str | None:
+        """Why the sum or mean is NaN, when rows of ``+inf`` and ``-inf`` were added."""
+        if self.reduction == "none" or len(self.first_infinite) < 2:
+            return None
+        return (
+            f"{self.first_infinite[math.inf]} is +inf and {self.first_infinite[-math.inf]} "
+            f"is -inf, so the {self.reduction} is NaN"
+        )
 
     @property
     def value(self) -> float:
@@ -76,6 +88,8 @@ def run_logsumexp(source: ScoreSource, totals: Totals, writer: Any) -> Totals:
     def compute(scores: FloatArray) -> FloatArray:
         return numerics.logsumexp(precision.narrowed(scores, totals.dtype), totals.temperature)
 
+    if isinstance(writer, DelimitedValueWriter) and source.kept_names:
+        writer.named_fields = source.format in (InputFormat.JSON, InputFormat.NDJSON)
     writer.start(source.classes, source.kept_names)
     try:
         for block in source.blocks:
@@ -88,8 +102,14 @@ def run_logsumexp(source: ScoreSource, totals: Totals, writer: Any) -> Totals:
                     writer.rows(shown, totals.rows, _carried(block, error.row))
                 raise _line_error(block, error) from None
             shown = precision.shortest(values, totals.dtype)
+            for infinity in (math.inf, -math.inf):
+                found = np.flatnonzero(values == infinity)
+                if found.size and infinity not in totals.first_infinite:
+                    place = f"{block.unit} {block.line_of(int(found[0]))}"
+                    totals.first_infinite[infinity] = place
             with np.errstate(invalid="ignore"):
-                totals.total = running.add(shown)  # of the values as written
+                # Of the float64 values: the reduction is rounded once to --dtype.
+                totals.total = running.add(values)
             writer.rows(shown, totals.rows, _carried(block))
             totals.rows += values.shape[0]
     except BaseException as error:
@@ -110,9 +130,11 @@ class DelimitedValueWriter:
         self.reduction = reduction
         self.digits = digits
         self.separator = separator
+        #: The input's kept fields have names (JSON keys), so they are headed as CSV's are.
+        self.named_fields = False
 
     def start(self, classes: Sequence[str] | None, kept_names: Sequence[str] | None = None) -> None:
-        if self.reduction == "none" and classes is not None:
+        if self.reduction == "none" and (classes is not None or self.named_fields):
             self.out.write(header_line([*(kept_names or ()), NAME], self.separator))
 
     def rows(self, values: FloatArray, first_row: int, carried: Carried | None = None) -> None:
@@ -254,7 +276,8 @@ class TableValueWriter(_TableNames):
         title = f"log-sum-exp of {count_text(totals.rows, 'row')}"
         if totals.temperature != 1.0:
             title += f" at T = {title_number(totals.temperature)}"
-        table = Table(title=title)
+        # At least as wide as its title, so a terminal of room never wraps it mid-phrase.
+        table = Table(title=title, min_width=min(len(title), console.width))
         kept_names = self.kept_names or []
         table.add_column("row", justify="right")
         for name in kept_names:

@@ -55,7 +55,8 @@ def _seekable_file(out: BinaryIO) -> bool:
 
 
 class NpyWriter:
-    """Writes rows as one array; a single vector (1-D input, ``seq``) as a 1-D array."""
+    """Writes rows as one 2-D array; a vector read as one (1-D .npy, one score
+    per line) as a 1-D array."""
 
     def __init__(self, out: BinaryIO, settings: Any, dtype: Any = np.float64):
         refuse_terminal(out)
@@ -95,6 +96,8 @@ class NpyWriter:
         self, values: FloatArray, scores: FloatArray, first_row: int, carried: Any = None
     ) -> None:
         if values.shape[0] == 0:
+            if self.width is None and values.ndim == 2:
+                self.width = values.shape[1]  # an array of no rows keeps its width
             return
         if self.width is None or self.rows_written == 0:
             self.width = values.shape[1]

@@ -233,7 +233,8 @@ PRECISION = Option(
     "precision",
     ("--precision",),
     "Digits, 0 to 17: decimals in tables (default 4), significant digits "
-    "elsewhere, where 0 counts as 1 (default: the shortest exact form).",
+    "elsewhere, where 0 counts as 1 (default: the shortest exact form). A cap: "
+    "under --dtype never more digits than that precision's shortest form.",
     convert=whole_number(0, 17),
     metavar="N",
     panel="Output",
@@ -633,8 +634,8 @@ VALUE_FORMAT = format_option(SUPPORTED[Output.VALUES], _BY_TERMINAL)
 ROW_REDUCTION = Option(
     "reduction",
     ("--reduction",),
-    "none: one value per row (default); sum: their sum, as the log-likelihood of a "
-    "sequence; mean: their mean.",
+    "none: one value per row (default); sum: their sum (a total of log-normalisers, "
+    "not a log-likelihood); mean: their mean.",
     convert=one_of(("none", "sum", "mean")),
     default="none",
     metavar="HOW",

@@ -113,6 +113,8 @@ def parse(argv: Sequence[str]) -> Invocation:
     if first == "--" or first == "-" or looks_like_scores(first):
         return _parse_command(DEFAULT_COMMAND, args)
     if first.startswith("-"):
+        if "=" in first and _root_option(_option_name(first)) is not None:
+            raise UsageError("takes no value", option=_option_name(first)).within(None, None)
         if DEFAULT_COMMAND.option(_option_name(first)) is not None:
             return _parse_command(DEFAULT_COMMAND, args)
         raise _no_such_option(first, [*ROOT_OPTIONS, *DEFAULT_COMMAND.options]).within(None, None)

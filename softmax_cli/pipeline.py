@@ -256,10 +256,11 @@ def _check_labels(
 Problem = tuple[int | None, DataError | None]
 
 
-def _bad_scores(block: Block) -> Problem:
-    """The first row of a block that holds a NaN or only ``-inf``, with its error."""
+def _bad_scores(block: Block, dtype: str = precision.DEFAULT) -> Problem:
+    """The first row of a block that holds a NaN or only ``-inf`` once rounded to ``dtype``
+    (``-70000`` is ``-inf`` in float16), with its error."""
     try:
-        numerics.check_rows(block.values)
+        numerics.check_rows(precision.narrowed(block.values, dtype))
     except RowError as problem:
         return problem.row, _line_error(block, problem)
     return None, None
@@ -278,6 +279,7 @@ def checked_labels(
     ignore: float | None = None,
     *,
     partial: bool = False,
+    dtype: str = precision.DEFAULT,
 ) -> tuple[np.ndarray, np.ndarray, int | None, DataError | None]:
     """Integer labels, the ignored mask, and the first bad row (scores or label) with its error.
 
@@ -286,7 +288,7 @@ def checked_labels(
     raw = labels.labels_for(block, classes, partial=partial)
     label_ints, ignored, bad, label_error = _check_labels(raw, block.values.shape[1], ignore, block)
     missing = labels.missing if partial and labels.missing is not None else (None, None)
-    stop, error = _earliest(missing, _bad_scores(block), (bad, label_error))
+    stop, error = _earliest(missing, _bad_scores(block, dtype), (bad, label_error))
     return label_ints, ignored, stop, error
 
 
@@ -396,7 +398,7 @@ def _cross_entropy_pass(
                             placed=True,
                         ),
                     )
-            stop, error = _earliest(_bad_scores(block), short, not_probabilities)
+            stop, error = _earliest(_bad_scores(block, options.dtype), short, not_probabilities)
             row_weights, stop, error = _sample_weights(sample_weights, block, (stop, error))
             count = scores.shape[0] if stop is None else stop
             log_probs = _log_softmax(scores[:count], options)
@@ -412,7 +414,7 @@ def _cross_entropy_pass(
         else:
             assert labels is not None
             label_ints, ignored, stop, error = checked_labels(
-                block, source.classes, labels, ignore, partial=True
+                block, source.classes, labels, ignore, partial=True, dtype=options.dtype
             )
             row_weights, stop, error = _sample_weights(sample_weights, block, (stop, error))
             count = scores.shape[0] if stop is None else stop
@@ -433,9 +435,10 @@ def _cross_entropy_pass(
             sample_weight_sum += float(used[counted].sum())
         predicted = scores[:count].argmax(axis=1)
         picked = np.exp(log_probs[np.arange(count), truth]) if count else np.empty(0)
-        # The sums are of the losses as written, so they agree with any re-summing of them.
+        # The sums are of the float64 losses, so a reduction under --dtype is the exact
+        # answer rounded once (by ``LossSummary.loss``), not a sum of rounded losses.
         losses = precision.shortest(terms.losses, options.dtype)
-        summary.loss_sum = loss_total.add(losses)
+        summary.loss_sum = loss_total.add(terms.losses)
         summary.weight_sum = weight_total.add(terms.weights)
         summary.correct += int(((predicted == truth) & counted).sum())
         summary.counted += int(counted.sum())

@@ -57,10 +57,19 @@ class LossSummary:
 
     @property
     def perplexity(self) -> float:
+        """``exp`` of the exact mean, rounded once to the losses' precision, as ``loss`` is."""
         mean = self.mean
         if math.isnan(mean):
             return math.nan
-        return math.exp(mean) if mean < 709 else math.inf
+        value = math.exp(mean) if mean < 709 else math.inf
+        if self.dtype == "float64":
+            return value
+        import numpy as np
+
+        from .precision import shortest
+
+        with np.errstate(over="ignore"):
+            return float(shortest(np.asarray(value, dtype=self.dtype)))
 
 
 @dataclass

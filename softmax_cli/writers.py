@@ -134,6 +134,8 @@ class RowSettings:
     precision: int | None
     single_vector: bool = False
     parameters: dict[str, Any] | None = None  # more to say in JSON's head (entmax: alpha)
+    #: --dtype: the values are that precision's shortest decimals (not an output dtype).
+    rounded_to: str = "float64"
 
     def __post_init__(self) -> None:
         # A name ("softmax") is taken too; an unknown one is a ValueError.
@@ -351,6 +353,19 @@ class TableRowWriter(_TableNames):
             return self._vertical(values, scores, width, kept)
         return self._batch(rows, width)
 
+    def _sum(self, probs: FloatArray) -> float:
+        """The exact sum of the probabilities (in --dtype: of its values, not of their
+        decimals), rounded once to that precision."""
+        import math
+
+        from .precision import shortest
+
+        dtype = self.settings.rounded_to
+        if self._is_log or dtype == "float64":
+            return float(probs.sum())
+        exact = math.fsum(np.asarray(probs, dtype=dtype).astype(np.float64))
+        return float(shortest(np.asarray(exact), dtype))
+
     def _vertical(
         self, values: FloatArray, scores: FloatArray, width: int, kept: list[str] | None = None
     ) -> Any:
@@ -396,7 +411,7 @@ class TableRowWriter(_TableNames):
             cells.append(bar(probs[index], bar_width) + (" ◀ max" if index == best else ""))
             table.add_row(*cells, style=ARGMAX_STYLE if index == best else None)
         table.add_section()
-        total = ["sum", "", table_number(float(probs.sum()), f)]
+        total = ["sum", "", table_number(self._sum(probs), f)]
         table.add_row(*total, *([""] if self._is_log else []), "")
         return table
 

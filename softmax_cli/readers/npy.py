@@ -31,7 +31,8 @@ def _exactly(stream: BinaryIO, size: int) -> bytes:
     """``size`` bytes, fewer only at the end of the stream."""
     parts = []
     while size > 0:
-        data = read_some(stream, size)
+        # At most a block per read: a header may claim far more bytes than the stream holds.
+        data = read_some(stream, min(size, BLOCK_BYTES))
         if not data:
             break
         parts.append(data)
@@ -58,6 +59,8 @@ def _header(stream: BinaryIO) -> tuple[np.dtype, bool, tuple[int, ...], int]:
         dtype = np.lib.format.descr_to_dtype(fields["descr"])
         fortran = bool(fields["fortran_order"])
         shape = tuple(int(n) for n in fields["shape"])
+        if any(n < 0 for n in shape):
+            raise ValueError(shape)
     except (ValueError, SyntaxError, KeyError, TypeError, MemoryError, RecursionError):
         raise DataError(".npy file: the header is damaged") from None
     return dtype, fortran, shape, 8 + size_bytes + size
@@ -69,10 +72,11 @@ def _check(dtype: np.dtype, shape: tuple[int, ...]) -> tuple[int, int]:
         raise DataError(".npy file: the array holds Python objects; only numbers are read")
     if dtype.kind not in "fiu" or dtype.fields is not None or dtype.subdtype is not None:
         raise DataError(f".npy file: dtype {dtype} is not a float or integer type")
-    if len(shape) == 1:
-        return 1, shape[0]
-    if len(shape) == 2:
-        return shape
+    rows, width = (1, shape[0]) if len(shape) == 1 else shape if len(shape) == 2 else (0, 0)
+    if len(shape) in (1, 2):
+        if rows and not width:
+            raise DataError("an empty array holds no scores", line=1, unit="row")
+        return rows, width
     dims = "x".join(str(n) for n in shape) or "a scalar"
     raise DataError(
         f".npy file: the array is {len(shape)}-D ({dims}); expected 1-D (one vector) "
@@ -106,6 +110,7 @@ def _mapped_blocks(
     size = os.fstat(fileno).st_size
     available = max(0, size - offset) // dtype.itemsize
     if rows * width == 0:
+        yield Block(values=np.empty((0, width)), first_line=1, unit="row")  # keeps the width
         return
     with mmap.mmap(fileno, 0, access=mmap.ACCESS_READ) as mapped:
         if fortran:
@@ -138,6 +143,7 @@ def _streamed_blocks(
     stream: BinaryIO, dtype: np.dtype, fortran: bool, rows: int, width: int
 ) -> Iterator[Block]:
     if rows * width == 0:
+        yield Block(values=np.empty((0, width)), first_line=1, unit="row")  # keeps the width
         return
     if fortran:
         data = _exactly(stream, rows * width * dtype.itemsize)
