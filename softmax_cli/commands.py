@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import streams
-from .errors import DataError, RowError, SoftmaxError, UsageError, say
+from .errors import DataError, SoftmaxError, UsageError, say
 from .formats import Format
 from .operations import Operation
 from .parsing import Invocation
@@ -621,38 +621,14 @@ def explain(run: Invocation) -> None:
         from .explain_sparse import explain_beyond
 
         return explain_beyond(run, _front())
-    import numpy as np
-
     from .explain import DEFAULT_SWEEP, MAX_CLASSES, derive, write_explanation
-    from .numerics import check_rows
+    from .one_vector import read_one_vector
 
     temperatures = run.sweep_temperatures
     if temperatures is None and run.sweep:
         temperatures = list(DEFAULT_SWEEP)
-    blocks = []
-    first = None
     with score_source(run) as source:
-        for block in source.blocks:
-            first = first or block
-            width = block.values.shape[1]
-            if width > MAX_CLASSES:
-                raise UsageError(
-                    f"shows at most {MAX_CLASSES:,} classes, not {width:,}; "
-                    "softmax probs computes vectors of any size"
-                )
-            blocks.append(block.values)
-            if sum(b.shape[0] for b in blocks) > 1:
-                break  # one vector only: say so without reading the rest
-        values = np.concatenate(blocks) if blocks else np.empty((0, 0))
-        if values.shape[0] != 1:
-            raise UsageError(f"takes one vector, not {values.shape[0]} rows")
-        assert first is not None
-        try:
-            check_rows(values)
-        except RowError as error:
-            raise DataError(
-                error.message, line=first.line_of(0), column=error.column, unit=first.unit
-            ) from None
+        values = read_one_vector(source, max_classes=MAX_CLASSES)
     from .explain_filters import explain_filtered, filtering_asked
 
     if filtering_asked(run.values):

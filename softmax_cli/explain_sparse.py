@@ -23,29 +23,11 @@ if TYPE_CHECKING:
 
 def _one_vector(run: Invocation, front: Front, check: bool) -> tuple[FloatArray, list[str] | None]:
     """The one row given, checked as softmax checks it (``check``), with its class names."""
-    import numpy as np
-
-    from .numerics import check_rows
+    from .explain import MAX_CLASSES
+    from .one_vector import read_one_vector
 
     with front.score_source(run) as source:
-        blocks = []
-        first = None
-        for block in source.blocks:
-            first = first or block
-            blocks.append(block.values)
-            if sum(b.shape[0] for b in blocks) > 1:
-                break
-        values = np.concatenate(blocks) if blocks else np.empty((0, 0))
-        if values.shape[0] != 1:
-            raise UsageError(f"takes one vector, not {values.shape[0]} rows")
-        assert first is not None
-        if check:
-            try:
-                check_rows(values)
-            except RowError as error:
-                raise DataError(
-                    error.message, line=first.line_of(0), column=error.column, unit=first.unit
-                ) from None
+        values = read_one_vector(source, max_classes=MAX_CLASSES, check=check)
     return values, source.classes
 
 

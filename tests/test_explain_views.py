@@ -61,3 +61,10 @@ def test_a_view_writes_json(view: list[str]) -> None:
     result = run("explain", *VECTOR, *view, "-o", "json")
     assert result.exit_code == 0, result.stderr
     assert isinstance(json.loads(result.stdout), dict)
+
+
+@pytest.mark.parametrize("view", [[], ["--top-k", "2"], ["--sparsemax"], ["--entmax", "1.5"]])
+def test_every_view_refuses_more_classes_than_a_table_can_show(view: list[str]) -> None:
+    result = run("explain", *view, ",".join(["1"] * 10_001))
+    assert_usage_error(result)
+    assert "10,000" in result.stderr
