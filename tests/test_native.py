@@ -195,7 +195,10 @@ def test_jobs_and_kernel_write_the_same_bytes(big, command, output):
         got = np.array([orjson.loads(line) for line in plain.stdout.splitlines()])
     else:
         got = np.loadtxt(plain.stdout.splitlines(), delimiter="," if output == "csv" else "\t")
-    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300)
+    # SciPy's log_softmax is off by up to an ulp of log-sum-exp (~1e-16 absolute) for the
+    # top class, where ours keeps relative accuracy; allow SciPy that much.
+    atol = 1e-15 if command == "logprobs" else 1e-300
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=atol)
 
 
 @pytest.mark.parametrize("bad", [b"1,x,3,4,5,6,7", b"1,2,3", b"1,nan,3,4,5,6,7"])
