@@ -248,6 +248,7 @@ def test_first_rows_come_out_with_two_jobs_before_the_input_ends():
         stderr=subprocess.PIPE,
     )
     # Several blocks' worth from another thread, so the threads are at work; stdin stays open.
+    # Another thread drains stdout, so neither pipe can fill and block the other side.
     feeder = threading.Thread(target=lambda: (process.stdin.write(raw), process.stdin.flush()))
     feeder.start()
     try:
@@ -256,12 +257,14 @@ def test_first_rows_come_out_with_two_jobs_before_the_input_ends():
         assert process.stdout.readline().count(b",") == 3
         assert process.poll() is None
     finally:
-        rest = b""
-        while feeder.is_alive():
-            rest += process.stdout.read1(1 << 16)
+        chunks: list[bytes] = []
+        drain = threading.Thread(target=lambda: chunks.append(process.stdout.read()))
+        drain.start()
+        feeder.join(timeout=60)
         process.stdin.close()
-        rest += process.stdout.read()
+        drain.join(timeout=60)
         process.wait(timeout=60)
+    rest = b"".join(chunks)
     assert process.returncode == 0
     assert rest.count(b"\n") == 20_000 - 1
 
