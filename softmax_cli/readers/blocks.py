@@ -49,11 +49,14 @@ class Chunks:
     ``chunks`` are whole records with the number of their first line; ``parse``
     turns one into its rows and the error of a bad line (see
     ``delimited.parse_chunk``).  They are the same chunks ``ScoreSource.blocks``
-    reads: a caller takes one or the other.
+    reads: a caller takes one or the other.  ``ready`` is False when the next
+    chunk may wait for a producer that paused, so a caller holding finished
+    rows writes them first.
     """
 
     chunks: Iterator[tuple[bytes, int]]
     parse: Callable[[bytes, int], tuple[Block | None, Exception | None]]
+    ready: Callable[[], bool] = lambda: True
 
 
 @dataclass

@@ -16,7 +16,7 @@ MAX_LINE_BYTES = 64 << 20
 BOM = b"\xef\xbb\xbf"
 
 
-def _more_waiting(stream: BinaryIO) -> bool:
+def more_waiting(stream: BinaryIO) -> bool:
     """True when more input can be read without blocking (files always can)."""
     try:
         import select
@@ -75,7 +75,7 @@ def line_chunks(
             cr_only = _ends_in_lone_cr(pending[-len(data) - 1 :])
             if cr_only:
                 pending = bytearray(pending.replace(b"\r", b"\n"))
-        if len(pending) < chunk_bytes and _more_waiting(stream):
+        if len(pending) < chunk_bytes and more_waiting(stream):
             continue
         cut = pending.rfind(b"\n", searched)
         if cut < 0:
