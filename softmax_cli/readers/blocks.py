@@ -77,6 +77,9 @@ class ScoreSource:
     notes: list[str] = field(default_factory=list)
     #: Delimited input: the same rows as ``blocks``, as chunks still to parse.
     chunks: Chunks | None = None
+    #: Reading the next block never waits on a producer (a mapped file), so blocks
+    #: may be computed ahead in threads without holding back rows already read.
+    never_waits: bool = False
 
 
 #: The note of a header with no rows after it: an empty result, not an error. When an
