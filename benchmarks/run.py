@@ -371,6 +371,17 @@ def write_npy(path: Path, rows: int, width: int) -> Path:
     return path
 
 
+def widest_line(path: Path | None) -> int:
+    """The bytes of the longest line of a text file (0 without one)."""
+    if path is None:
+        return 0
+    widest = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            widest = max(widest, len(line))
+    return widest
+
+
 # --- running -------------------------------------------------------------------
 
 
@@ -711,6 +722,14 @@ def build(args: argparse.Namespace, log: Callable[[str], None]) -> list[Workload
                 f"({wide.stat().st_size / 1e6:.0f} MB) -> probabilities CSV",
                 [
                     Method("softmax probs", [*softmax, "probs", "-o", "csv"], wide, check),
+                    Method(
+                        "softmax probs --jobs 1",
+                        [*softmax, "probs", "-o", "csv", "--jobs", "1"],
+                        wide,
+                        check,
+                    ),
+                    # No polars or DuckDB here: on 50,000 columns both grew to the 23 GB
+                    # of the machine they were tried on and were killed (README).
                     *alternatives(wide, check),
                 ],
                 reference="softmax probs",
@@ -1028,6 +1047,17 @@ def targets(workloads: list[Workload]) -> list[str]:
     ):
         for tool in ("polars", "DuckDB"):
             ratio(f"{key}, {tool} / softmax", key, tool, reference, 1.2, None)
+    for workload in workloads:
+        if workload.key in ("probs", "narrow", "loss", "ndjson", "npy", "wide"):
+            first = workload.methods[0]
+            if first.walls:
+                # Wide rows may hold a few rows at once: 4 of the widest line's bytes more.
+                limit = 64 + (4 * widest_line(first.stdin) / 1e6 if workload.key == "wide" else 0)
+                met = "met" if first.peak_mb <= limit else "NOT met"
+                lines.append(
+                    f"- peak RSS, {workload.key}, {first.name}: {first.peak_mb:.0f} MB "
+                    f"(target <= {limit:.0f}): {met}"
+                )
     for workload in workloads:
         if workload.key == "npy" and workload.methods[0].walls:
             wall = statistics.median(workload.methods[0].walls)
