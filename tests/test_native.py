@@ -19,6 +19,8 @@ import threading
 import numpy as np
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from softmax_cli import native
 
@@ -106,6 +108,20 @@ def bits(values) -> list[bytes]:
 
 
 @needs_kernel
+@needs_kernel
+@given(st.binary(max_size=5000), st.integers(0, 40))
+def test_lines_are_counted_as_bytes_count_counts_them(data, shift):
+    # Every length and alignment around the 16-byte blocks and the 255-block flushes.
+    data = data.replace(b"\x00", b"\n")[shift:]
+    assert native.kernel.count_lines(data) == data.count(b"\n")
+
+
+@needs_kernel
+def test_lines_are_counted_across_many_full_blocks():
+    data = (b"\n" * 16 * 255 + b"x\n" * 7) * 5 + b"\n" * 15
+    assert native.kernel.count_lines(data) == data.count(b"\n")
+
+
 def test_fields_read_as_pythons_float_reads_them():
     rng = np.random.default_rng(3)
     doubles = random_doubles(30_000, 4)
