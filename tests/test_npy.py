@@ -233,3 +233,16 @@ def test_a_bad_row_in_a_late_block_with_threads_writes_the_rows_before_it(tmp_pa
     assert b"row 271829" in two.stderr and b"column 4" in two.stderr
     assert b"Traceback" not in two.stderr
     assert two.stdout == one.stdout and two.stdout.count(b"\n") == 271_828
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16"])
+@pytest.mark.parametrize("command", ["probs", "logprobs"])
+def test_dtype_writes_an_array_of_that_dtype_holding_the_values_text_shows(dtype, command):
+    scores = np.random.default_rng(10).normal(0, 5, size=(50, 6))
+    text = "\n".join(",".join(repr(v) for v in row) for row in scores.tolist()).encode()
+    array = npy_out(command, "--dtype", dtype, "-o", "npy", stdin=text)
+    shown = run(command, "--dtype", dtype, "-o", "csv", stdin=text)
+    assert shown.exit_code == 0
+    assert array.dtype == np.dtype(dtype) and array.shape == scores.shape
+    expected = np.loadtxt(io.StringIO(shown.stdout), delimiter=",", ndmin=2)
+    assert np.array_equal(array, expected.astype(dtype))  # the shortest text of each value
