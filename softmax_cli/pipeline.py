@@ -58,6 +58,8 @@ def run_rows(
                     carried = _carried(block, good.shape[0])
                     writer.rows(operation(good, temperature), good, written, carried)
                 raise _line_error(block, outcome) from None
+            if isinstance(outcome, Exception):
+                raise outcome  # here, where ``block`` names the line it came from
             writer.rows(outcome, block.values, written, _carried(block))
             written += outcome.shape[0]
     except BaseException as error:
@@ -68,17 +70,17 @@ def run_rows(
 
 def _computed(
     blocks: Iterator[Block], operation: RowFunction, temperature: float, jobs: int
-) -> Iterator[tuple[Block, FloatArray | RowError]]:
-    """Each block in order with its rows computed, or the RowError of its bad row.
+) -> Iterator[tuple[Block, FloatArray | Exception]]:
+    """Each block in order with its rows computed, or the error computing them raised.
 
     Above one job, up to ``2 * jobs`` blocks are computed ahead in threads; the
     first block is computed here, so an input of one block starts no thread.
     """
 
-    def compute(block: Block) -> FloatArray | RowError:
+    def compute(block: Block) -> FloatArray | Exception:
         try:
             return operation(block.values, temperature)
-        except RowError as error:
+        except Exception as error:  # noqa: BLE001 - raised by the caller, at its block
             return error
 
     first = next(blocks, None)
@@ -92,7 +94,7 @@ def _computed(
     from collections import deque
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    pending: deque[tuple[Block, Future[FloatArray | RowError]]] = deque()
+    pending: deque[tuple[Block, Future[FloatArray | Exception]]] = deque()
     pool = ThreadPoolExecutor(jobs, thread_name_prefix="softmax")
     try:
         for block in blocks:
