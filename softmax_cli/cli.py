@@ -35,7 +35,7 @@ from .options import (
     Command,
     Option,
 )
-from .parsing import is_scores_token, looks_like_scores
+from .score_tokens import is_scores_token, looks_like_scores
 
 # Rich help needs room; narrower terminals and pipes get Click's plain text, which wraps.
 RICH_HELP_MIN_WIDTH = 80

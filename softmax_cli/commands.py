@@ -182,7 +182,11 @@ def write_rows(
             )
             out.flush()
             return
-    run_rows(source, in_dtype(operation_function(operation), dtype), temperature, writer)
+    if jobs == 0:
+        from .parallel import default_jobs
+
+        jobs = default_jobs()
+    run_rows(source, in_dtype(operation_function(operation), dtype), temperature, writer, jobs)
     out.flush()
 
 

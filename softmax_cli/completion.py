@@ -1,6 +1,8 @@
 """TAB in bash, answered from the declarations in ``options.py`` without loading Typer.
 
-Typer's answer costs its own import and Click's (about 50 ms on every TAB).
+Typer's answer costs its own import and Click's (about 50 ms on every TAB);
+even the declarations cost dataclasses and enum (about 20 ms), so TAB reads
+them as ``completion_table.py``, plain tuples generated from them.
 The common requests (a command name, an option name, an option's choices,
 nothing after scores) are answered here with the same words in the same
 order; anything else (``=`` forms, ``--``, unknown words or options, the root
@@ -13,8 +15,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from .options import COMMANDS, DEFAULT_COMMAND, Command, command_named
-from .parsing import is_scores_token, looks_like_scores
+from .completion_table import COMMANDS
+from .score_tokens import is_scores_token, looks_like_scores
+
+# One option of the table: names, dest, takes a value, repeatable, an action, choices.
+TableOption = tuple[tuple[str, ...], str, bool, bool, bool, tuple[str, ...]]
+TableCommand = tuple[str, tuple[str, ...], tuple[TableOption, ...]]
 
 
 def _split(words: str) -> list[str]:
@@ -32,39 +38,55 @@ def _split(words: str) -> list[str]:
     return out
 
 
-def _command_words(command: Command, args: list[str], incomplete: str) -> list[str] | None:
+def _command_named(word: str) -> TableCommand | None:
+    for command in COMMANDS:
+        if word == command[0] or word in command[1]:
+            return command
+    return None
+
+
+def _option_named(command: TableCommand, word: str) -> TableOption | None:
+    for option in command[2]:
+        if word in option[0]:
+            return option
+    return None
+
+
+def _command_words(command: TableCommand, args: list[str], incomplete: str) -> list[str] | None:
     """The words offered after ``softmax COMMAND ARGS``; None when unsure."""
     used: set[str] = set()
-    waiting = None  # the option whose value is the next word
+    waiting: TableOption | None = None  # the option whose value is the next word
     for token in args:
         if waiting is not None:
-            if not waiting.multiple:
-                used.add(waiting.dest)
+            _, dest, _, multiple, _, _ = waiting
+            if not multiple:
+                used.add(dest)
             waiting = None
             continue
         if "=" in token and token.startswith("-") or token == "--":
             return None
         if is_scores_token(token):
             continue
-        option = command.option(token)
-        if option is None or option.action is not None:
+        option = _option_named(command, token)
+        if option is None or option[4]:
             return None
-        if option.takes_value:
+        _, dest, takes_value, multiple, _, _ = option
+        if takes_value:
             waiting = option
-        elif not option.multiple:
-            used.add(option.dest)
+        elif not multiple:
+            used.add(dest)
     if incomplete.startswith("-"):
         if "=" in incomplete:
             return None
         return [
             name
-            for option in command.all_options
-            if option.dest not in used or option.multiple
-            for name in option.names
+            for names, dest, _, multiple, _, _ in command[2]
+            if dest not in used or multiple
+            for name in names
             if name.startswith(incomplete)
         ]
     if waiting is not None:
-        return [choice for choice in waiting.choices if choice.startswith(incomplete)]
+        return [choice for choice in waiting[5] if choice.startswith(incomplete)]
     return []
 
 
@@ -76,13 +98,13 @@ def bash_words(words: str, index: int) -> list[str] | None:
     if not args:
         if incomplete.startswith("-"):
             return None  # the root options: Typer orders their names its own way
-        return [command.name for command in COMMANDS if command.name.startswith(incomplete)]
+        return [name for name, _, _ in COMMANDS if name.startswith(incomplete)]
     first = args[0]
-    command = command_named(first)
+    command = _command_named(first)
     if command is not None:
         return _command_words(command, args[1:], incomplete)
     if looks_like_scores(first):
-        return _command_words(DEFAULT_COMMAND, args, incomplete)
+        return _command_words(COMMANDS[0], args, incomplete)  # `softmax 2 1 --<TAB>`
     return None
 
 

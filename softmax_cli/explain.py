@@ -347,9 +347,11 @@ def _two_classes(steps: dict[str, Any], row: np.ndarray, temperature: float) -> 
     steps["log_odds"] = first - second if math.isfinite(first - second) else None
     if "label" in steps:
         y = 1.0 if steps["label"] == 0 else 0.0
-        # log σ(d) = -log(1 + e^-d), written with logaddexp so it stays finite
-        log_sigma = -float(np.logaddexp(0.0, -difference))
-        log_one_minus = -float(np.logaddexp(0.0, difference))
+        # log σ(d) = -log(1 + e^-d), written with logaddexp so it stays finite; tied
+        # infinite scores have no difference (NaN), so no binary loss either
+        with np.errstate(invalid="ignore"):
+            log_sigma = -float(np.logaddexp(0.0, -difference))
+            log_one_minus = -float(np.logaddexp(0.0, difference))
         bce = -(y * log_sigma + (1 - y) * log_one_minus)
         steps["binary_target"] = y
         steps["binary_cross_entropy"] = bce

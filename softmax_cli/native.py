@@ -45,6 +45,11 @@ def _formats_as_orjson() -> bool:
     return kernel.format_table(probes, probes.shape[1], ",", b"", b"\n") == expected
 
 
+def count_lines(raw: bytes) -> int:
+    """The LF bytes of ``raw``: the reader numbers every chunk's lines by them."""
+    return kernel.count_lines(raw) if kernel is not None else raw.count(b"\n")
+
+
 def parse_table(raw: bytes, delimiter: str | None, width: int) -> FloatArray | None:
     """Rows of ``width`` plain decimal numbers as a table; None when anything else is there."""
     if kernel is None or (delimiter is not None and len(delimiter) != 1):

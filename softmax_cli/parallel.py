@@ -20,7 +20,7 @@ import numpy as np
 from .errors import RowError
 from .numerics import FloatArray
 from .pipeline import RowFunction, _closed, _line_error
-from .readers import CHUNK_BYTES, Block, ScoreSource
+from .readers import Block, ScoreSource
 from .results import RowWriter
 
 Outcome = tuple[bytes, int, BaseException | None]
@@ -70,7 +70,7 @@ def run_rows_in_threads(
 ) -> int:
     """``pipeline.run_rows`` over ``source.chunks``, with ``jobs`` threads for all but reading."""
     assert source.chunks is not None
-    chunks, parse = source.chunks.chunks, source.chunks.parse
+    chunks, parse, ready = source.chunks.chunks, source.chunks.parse, source.chunks.ready
     out = writer.out  # type: ignore[attr-defined]
 
     def work(raw: bytes, first_line: int) -> Outcome:
@@ -115,6 +115,11 @@ def run_rows_in_threads(
             current = _placed(first[1])
             write(work(*first))
         while True:
+            if pending and not ready():
+                # The producer paused and reading would wait for it: whatever was read
+                # is written first, so a slow producer's rows still stream.
+                while pending:
+                    write_next()
             try:
                 chunk = next(chunks, None)
             except Exception:
@@ -126,11 +131,6 @@ def run_rows_in_threads(
             pending.append((pool.submit(work, *chunk), chunk[1]))
             while len(pending) > 2 * jobs or (pending and pending[0][0].done()):
                 write_next()
-            if len(chunk[0]) < CHUNK_BYTES // 2:
-                # A short chunk: the input paused, and reading may wait for it. Whatever
-                # was read is written first, so a slow producer's rows still stream.
-                while pending:
-                    write_next()
         while pending:
             write_next()
     except BaseException as error:

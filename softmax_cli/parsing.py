@@ -23,28 +23,9 @@ from .options import (
     command_named,
     command_names,
 )
+from .score_tokens import is_scores_token, looks_like_scores
 
 HELP_TOKENS = ("-h", "--help")
-
-
-def looks_like_scores(token: str) -> bool:
-    """True for tokens such as ``-1``, ``-inf``, ``-1e-3``, ``-2,-1`` or ``-1;2``."""
-    pieces = [piece.strip() for part in token.split(";") for piece in part.split(",")]
-    if not any(pieces):
-        return False
-    for piece in pieces:
-        if not piece:
-            continue
-        try:
-            float(piece)
-        except ValueError:
-            return False
-    return True
-
-
-def is_scores_token(token: str) -> bool:
-    """True for a token that is scores, not an option: no leading ``-``, ``-`` alone, or numbers."""
-    return token == "-" or not token.startswith("-") or looks_like_scores(token)
 
 
 @dataclass

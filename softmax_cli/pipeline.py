@@ -33,28 +33,82 @@ def _line_error(block: Block, error: RowError) -> DataError:
 
 
 def run_rows(
-    source: ScoreSource, operation: RowFunction, temperature: float, writer: RowWriter
+    source: ScoreSource,
+    operation: RowFunction,
+    temperature: float,
+    writer: RowWriter,
+    jobs: int = 1,
 ) -> int:
-    """Compute ``operation`` block by block; on bad data, write the rows before it, then raise."""
+    """Compute ``operation`` block by block; on bad data, write the rows before it, then raise.
+
+    With ``jobs`` > 1 and a source whose next block never waits on a producer
+    (a mapped ``.npy``), later blocks are computed in threads while this one is
+    written; NumPy releases the GIL for the arithmetic.  Rows, output and errors
+    stay exactly those of one job.
+    """
     writer.start(source.classes, source.kept_names)
     written = 0
     block = None
+    ahead = jobs if source.never_waits else 1
     try:
-        for block in source.blocks:
-            try:
-                values = operation(block.values, temperature)
-            except RowError as error:
-                good = block.values[: error.row]
+        for block, outcome in _computed(source.blocks, operation, temperature, ahead):
+            if isinstance(outcome, RowError):
+                good = block.values[: outcome.row]
                 if good.shape[0]:
                     carried = _carried(block, good.shape[0])
                     writer.rows(operation(good, temperature), good, written, carried)
-                raise _line_error(block, error) from None
-            writer.rows(values, block.values, written, _carried(block))
-            written += values.shape[0]
+                raise _line_error(block, outcome) from None
+            if isinstance(outcome, Exception):
+                raise outcome  # here, where ``block`` names the line it came from
+            writer.rows(outcome, block.values, written, _carried(block))
+            written += outcome.shape[0]
     except BaseException as error:
         raise _closed(writer, error, block) from None
     writer.finish()
     return written
+
+
+def _computed(
+    blocks: Iterator[Block], operation: RowFunction, temperature: float, jobs: int
+) -> Iterator[tuple[Block, FloatArray | Exception]]:
+    """Each block in order with its rows computed, or the error computing them raised.
+
+    Above one job, up to ``2 * jobs`` blocks are computed ahead in threads; the
+    first block is computed here, so an input of one block starts no thread.
+    """
+
+    def compute(block: Block) -> FloatArray | Exception:
+        try:
+            return operation(block.values, temperature)
+        except Exception as error:  # noqa: BLE001 - raised by the caller, at its block
+            return error
+
+    first = next(blocks, None)
+    if first is None:
+        return
+    yield first, compute(first)
+    if jobs <= 1:
+        for block in blocks:
+            yield block, compute(block)
+        return
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pending: deque[tuple[Block, Future[FloatArray | Exception]]] = deque()
+    pool = ThreadPoolExecutor(jobs, thread_name_prefix="softmax")
+    try:
+        for block in blocks:
+            pending.append((block, pool.submit(compute, block)))
+            if len(pending) > 2 * jobs:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+    finally:
+        for _, future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _carried(block: Block, count: int | None = None) -> Carried | None:

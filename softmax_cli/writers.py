@@ -502,7 +502,8 @@ _ROW_WRITERS: dict[Format, Callable[[BinaryIO, RowSettings, dict[str, Any]], Row
 def _npy_writer(out: BinaryIO, settings: RowSettings) -> RowWriter:
     from .npy_writer import NpyWriter
 
-    return NpyWriter(out, settings, getattr(settings, "dtype", np.float64))
+    # --dtype float32 writes a float32 array: its values are float32 numbers already.
+    return NpyWriter(out, settings, np.dtype(settings.rounded_to))
 
 
 def make_row_writer(

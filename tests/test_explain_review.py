@@ -203,3 +203,20 @@ def test_brief_key_lines_at_plus_infinity_say_tie_or_limit_and_a_zero_gradient()
 def test_one_score_has_no_gaps_for_the_temperature():
     assert "With one score there are no gaps for T = 0.5" in flat("5", "-t", "0.5")
     assert "With one score" not in flat("5", "4", "-t", "0.5")
+
+
+def test_two_tied_infinite_scores_with_a_label_warn_nothing():
+    # Found by the fuzz test: the binary loss of an undefined difference raised a
+    # RuntimeWarning (an internal error where warnings are errors, a stray line otherwise).
+    import subprocess
+    import sys
+
+    for args in (["inf", "inf"], ["-inf", "2"], ["inf", "-inf"]):
+        done = subprocess.run(
+            [sys.executable, "-W", "error", "-m", "softmax_cli", "explain", *args, "--label", "0"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""

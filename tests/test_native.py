@@ -19,6 +19,8 @@ import threading
 import numpy as np
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from softmax_cli import native
 
@@ -106,6 +108,20 @@ def bits(values) -> list[bytes]:
 
 
 @needs_kernel
+@needs_kernel
+@given(st.binary(max_size=5000), st.integers(0, 40))
+def test_lines_are_counted_as_bytes_count_counts_them(data, shift):
+    # Every length and alignment around the 16-byte blocks and the 255-block flushes.
+    data = data.replace(b"\x00", b"\n")[shift:]
+    assert native.kernel.count_lines(data) == data.count(b"\n")
+
+
+@needs_kernel
+def test_lines_are_counted_across_many_full_blocks():
+    data = (b"\n" * 16 * 255 + b"x\n" * 7) * 5 + b"\n" * 15
+    assert native.kernel.count_lines(data) == data.count(b"\n")
+
+
 def test_fields_read_as_pythons_float_reads_them():
     rng = np.random.default_rng(3)
     doubles = random_doubles(30_000, 4)
@@ -318,3 +334,34 @@ def test_an_interrupt_with_blocks_in_flight_exits_130_quietly():
     feeder.join()
     assert process.returncode == 130
     assert b"Traceback" not in err and b"Fatal" not in err
+
+
+def test_rows_of_full_blocks_come_out_while_the_producer_pauses():
+    # Exactly 1 MiB of whole lines: every chunk read is full-sized, none is short, so only
+    # the input's own readiness can tell that reading next would wait for the producer.
+    line = b"1.25,-0.5,3.0,0.125," + b"0" * 43 + b"\n"  # 64 bytes
+    assert len(line) == 64
+    written = line * (1 << 14)
+    process = subprocess.Popen(
+        [*COMMAND, "probs", "--jobs", "2"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    feeder = threading.Thread(target=lambda: (process.stdin.write(written), process.stdin.flush()))
+    feeder.start()
+    seen = 0
+    try:
+        # stdin stays open: every row written so far must come out before the input goes on.
+        while seen < 1 << 14:
+            ready, _, _ = select.select([process.stdout], [], [], 30)
+            assert ready, f"{seen} of {1 << 14} rows out while the producer paused"
+            seen += process.stdout.read1(1 << 16).count(b"\n")
+        assert process.poll() is None
+    finally:
+        feeder.join(timeout=60)
+        process.stdin.close()
+        rest = process.stdout.read()
+        process.wait(timeout=60)
+    assert process.returncode == 0
+    assert seen + rest.count(b"\n") == 1 << 14

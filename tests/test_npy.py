@@ -196,3 +196,53 @@ def test_npy_output_is_refused_on_a_terminal(monkeypatch):
 def test_only_row_commands_write_npy():
     result = run("evaluate", "2", "1", "--labels", "0", "-o", "npy")
     assert result.exit_code == 2
+
+
+def _process(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "softmax_cli", *args], capture_output=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize("command", ["probs", "logprobs"])
+@pytest.mark.parametrize("output", ["npy", "csv"])
+def test_a_mapped_file_computed_in_threads_gives_the_bytes_of_one_job(tmp_path, command, output):
+    # About 30 blocks of 1 MiB, so several are computed ahead while others are written.
+    array = np.random.default_rng(8).normal(0, 4, size=(400_000, 10))
+    path = tmp_path / "x.npy"
+    np.save(path, array)
+    one, two = (
+        _process(command, "-i", str(path), "-o", output, "--jobs", jobs) for jobs in ("1", "2")
+    )
+    assert one.returncode == two.returncode == 0, two.stderr
+    assert one.stdout == two.stdout
+    if output == "npy":
+        expected = softmax_rows(array)
+        got = np.load(io.BytesIO(two.stdout))
+        np.testing.assert_allclose(got if command == "probs" else np.exp(got), expected, rtol=1e-13)
+
+
+def test_a_bad_row_in_a_late_block_with_threads_writes_the_rows_before_it(tmp_path):
+    array = np.random.default_rng(9).normal(size=(300_000, 10))
+    array[271_828, 3] = np.nan
+    path = tmp_path / "x.npy"
+    np.save(path, array)
+    one, two = (_process("probs", "-i", str(path), "-o", "csv", "--jobs", j) for j in "12")
+    assert one.returncode == two.returncode == 1
+    assert two.stderr == one.stderr
+    assert b"row 271829" in two.stderr and b"column 4" in two.stderr
+    assert b"Traceback" not in two.stderr
+    assert two.stdout == one.stdout and two.stdout.count(b"\n") == 271_828
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16"])
+@pytest.mark.parametrize("command", ["probs", "logprobs"])
+def test_dtype_writes_an_array_of_that_dtype_holding_the_values_text_shows(dtype, command):
+    scores = np.random.default_rng(10).normal(0, 5, size=(50, 6))
+    text = "\n".join(",".join(repr(v) for v in row) for row in scores.tolist()).encode()
+    array = npy_out(command, "--dtype", dtype, "-o", "npy", stdin=text)
+    shown = run(command, "--dtype", dtype, "-o", "csv", stdin=text)
+    assert shown.exit_code == 0
+    assert array.dtype == np.dtype(dtype) and array.shape == scores.shape
+    expected = np.loadtxt(io.StringIO(shown.stdout), delimiter=",", ndmin=2)
+    assert np.array_equal(array, expected.astype(dtype))  # the shortest text of each value

@@ -216,3 +216,20 @@ def test_narrow_rows_give_the_bits_of_row_wise_reductions(scores, temperature):
     got_logs = numerics.log_softmax(scores, temperature)[finite_rows]
     assert got_probs.tobytes() == probs[finite_rows].tobytes()
     assert got_logs.tobytes() == logs[finite_rows].tobytes()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 40).flatmap(
+        lambda width: arrays(
+            np.float64,
+            st.tuples(st.integers(1, 6), st.just(width)),
+            elements=st.floats(allow_nan=False) | st.sampled_from([-0.0, np.inf, -np.inf]),
+        )
+    )
+)
+def test_the_column_wise_row_maximum_is_numpys_maximum(scores):
+    # softmax finds the maximum a column at a time on narrow rows; it must be the same
+    # number (a -0.0 for 0.0 would not change any probability).
+    assert_array_equal(numerics._row_max(scores)[:, 0], scores.max(axis=1))
+    assert numerics._row_max(scores).shape == (scores.shape[0], 1)

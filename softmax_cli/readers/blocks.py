@@ -49,11 +49,14 @@ class Chunks:
     ``chunks`` are whole records with the number of their first line; ``parse``
     turns one into its rows and the error of a bad line (see
     ``delimited.parse_chunk``).  They are the same chunks ``ScoreSource.blocks``
-    reads: a caller takes one or the other.
+    reads: a caller takes one or the other.  ``ready`` is False when the next
+    chunk may wait for a producer that paused, so a caller holding finished
+    rows writes them first.
     """
 
     chunks: Iterator[tuple[bytes, int]]
     parse: Callable[[bytes, int], tuple[Block | None, Exception | None]]
+    ready: Callable[[], bool] = lambda: True
 
 
 @dataclass
@@ -74,6 +77,9 @@ class ScoreSource:
     notes: list[str] = field(default_factory=list)
     #: Delimited input: the same rows as ``blocks``, as chunks still to parse.
     chunks: Chunks | None = None
+    #: Reading the next block never waits on a producer (a mapped file), so blocks
+    #: may be computed ahead in threads without holding back rows already read.
+    never_waits: bool = False
 
 
 #: The note of a header with no rows after it: an empty result, not an error. When an

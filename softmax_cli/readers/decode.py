@@ -109,6 +109,15 @@ class Replay(io.RawIOBase):
         buffer[: len(data)] = data
         return len(data)
 
+    def readinto1(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        """One read straight into ``buffer`` once the head is given: no new bytes object."""
+        into = getattr(self.stream, "readinto1", None)
+        if self.head or into is None:
+            data = self.read1(len(buffer))
+            buffer[: len(data)] = data
+            return len(data)
+        return into(buffer)
+
 
 class _Decompressed(io.RawIOBase):
     """A decompressing reader whose failures are one-line data errors."""

@@ -303,7 +303,7 @@ def _parse_fast(raw: bytes, layout: Layout) -> Parsed | None:
         if table is None:
             table = _parse_as_json(raw, layout)
         if table is not None:
-            return _split_columns(table, list(range(layout.width)), layout, None)
+            return _split_columns(table, range(layout.width), layout, None)
     converters = None
     if layout.label_index is not None and layout.label_lookup:
         lookup = {name.encode(): float(index) for name, index in layout.label_lookup.items()}
@@ -345,19 +345,20 @@ def _parse_fast(raw: bytes, layout: Layout) -> Parsed | None:
         return None
     if layout.kept:
         return _split_columns(table, numeric, layout, kept)
-    return _split_columns(table, list(range(layout.width)), layout, kept)
+    return _split_columns(table, range(layout.width), layout, kept)
 
 
 def _split_columns(
-    table: FloatArray, columns: list[int], layout: Layout, kept: list[list[str]] | None
+    table: FloatArray, columns: Sequence[int], layout: Layout, kept: list[list[str]] | None
 ) -> Parsed:
-    """Scores, labels and sample weights out of ``table``, whose columns are ``columns``."""
+    """Scores, labels and sample weights out of ``table``, whose columns are ``columns``
+    (a range when it holds every column: a list would cost a wide row's width per chunk)."""
     weights = None
     if layout.weight_index is not None:
         at = columns.index(layout.weight_index)
         weights = table[:, at].copy()
         table = np.delete(table, at, axis=1)
-        columns = columns[:at] + columns[at + 1 :]
+        columns = [*columns[:at], *columns[at + 1 :]]
     label_at = None if layout.label_index is None else columns.index(layout.label_index)
     values, labels = _split_labels(table, label_at)
     return Parsed(values, labels, kept, weights=weights)

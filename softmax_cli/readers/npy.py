@@ -176,4 +176,9 @@ def npy_source(stream: BinaryIO, original: BinaryIO | None) -> ScoreSource:
         blocks = _mapped_blocks(fileno, dtype, fortran, rows, width, offset)
     else:
         blocks = _streamed_blocks(stream, dtype, fortran, rows, width)
-    return ScoreSource(blocks=blocks, single_vector=len(shape) == 1, format=Format.NPY)
+    return ScoreSource(
+        blocks=blocks,
+        single_vector=len(shape) == 1,
+        format=Format.NPY,
+        never_waits=fileno is not None,
+    )

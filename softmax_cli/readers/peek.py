@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from .decode import read_some
-from .text import BOM, CHUNK_BYTES, _more_waiting
+from .text import BOM, CHUNK_BYTES, more_waiting
 
 
 def peek_first_line(stream: BinaryIO, limit: int = CHUNK_BYTES) -> tuple[bytes, bool, int]:
@@ -54,7 +54,7 @@ def raw_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[byt
                 yield bytes(pending)
             return
         pending += data
-        if len(pending) < chunk_bytes and _more_waiting(stream):
+        if len(pending) < chunk_bytes and more_waiting(stream):
             continue
         yield bytes(pending)
         pending.clear()

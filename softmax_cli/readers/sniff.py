@@ -43,7 +43,15 @@ from .delimited import (
 )
 from .json_rows import json_document_blocks, json_loads, ndjson_blocks, object_blocks
 from .peek import peek_first_line
-from .text import CHUNK_BYTES, MAX_LINE_BYTES, decode_line, detect_delimiter, is_blank, line_chunks
+from .text import (
+    CHUNK_BYTES,
+    MAX_LINE_BYTES,
+    decode_line,
+    detect_delimiter,
+    is_blank,
+    line_chunks,
+    more_waiting,
+)
 
 #: The first records of a stream: ``(first line, last line, raw bytes)``.
 Record = tuple[int, int, bytes]
@@ -112,6 +120,7 @@ def open_scores(
         keep,
         classes,
         weight_column,
+        ready=functools.partial(more_waiting, stream),
     )
 
 
@@ -252,6 +261,7 @@ def _delimited(
     keep: Sequence[str],
     class_names: Sequence[str] | None = None,
     weight_column: str | None = None,
+    ready: Callable[[], bool] = lambda: True,
 ) -> ScoreSource:
     """Detect delimiter and header; a line after the first is read only for a header."""
     first_number, header_end, first_raw = first
@@ -333,7 +343,9 @@ def _delimited(
     if single:
         blocks = single_vector_block(blocks)
     return ScoreSource(
-        chunks=None if single else Chunks(chunks, functools.partial(parse_chunk, layout=layout)),
+        chunks=None
+        if single
+        else Chunks(chunks, functools.partial(parse_chunk, layout=layout), ready),
         blocks=blocks,
         classes=None if single else classes,
         single_vector=single,

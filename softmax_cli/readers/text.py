@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from softmax_cli.errors import DataError
+from softmax_cli.native import count_lines
 
 from .decode import not_utf8_error, read_some
 
@@ -16,7 +17,7 @@ MAX_LINE_BYTES = 64 << 20
 BOM = b"\xef\xbb\xbf"
 
 
-def _more_waiting(stream: BinaryIO) -> bool:
+def more_waiting(stream: BinaryIO) -> bool:
     """True when more input can be read without blocking (files always can)."""
     try:
         import select
@@ -38,58 +39,117 @@ def line_chunks(
     chunk is checked to be UTF-8, and an error in the stream is raised at its
     line after the whole lines before it.
     """
-    # A bytearray grows in place and a line without its end is searched only once,
-    # so a line of many MiB read in small pipe-sized pieces costs linear time, not quadratic.
-    pending = bytearray()
-    searched = 0
+    held = _Held(chunk_bytes)
+    searched = 0  # a line without its end is searched only once: long lines cost linear time
     line = first_line  # after blank lines dropped before the stream was handed over
     first = True
     cr_only: bool | None = None  # decided by the first line end: a lone CR, or LF/CRLF
     while True:
         try:
-            data = read_some(stream, chunk_bytes)
+            got = held.read(stream, chunk_bytes)
         except DataError as problem:
             # A damaged compressed stream: the whole lines read so far still count.
-            cut = pending.rfind(b"\n") + 1
+            cut = held.rfind_line_end(0) + 1
             if cut:
-                yield from _checked(bytes(pending[:cut]), line)
-                line += pending.count(b"\n", 0, cut)
+                whole = held.take(cut)
+                yield from _checked(whole, line)
+                line += count_lines(whole)
             if problem.line is None:
                 problem.line = line
             raise
-        if first and data:
+        if first and got:
             first = False
-            if data.startswith(BOM):
-                data = data[len(BOM) :]
-        if cr_only:
-            data = data.replace(b"\r", b"\n")
-        if not data:
-            if pending:
+            got -= held.drop_bom(got)
+        if cr_only and got:
+            held.replace_cr(held.size - got)
+        if not got:
+            if held.size:
                 if cr_only is None:
-                    pending = bytearray(pending.replace(b"\r", b"\n"))
-                yield from _checked(bytes(pending) + b"\n", line)
+                    held.replace_cr(0)
+                yield from _checked(held.take(held.size) + b"\n", line)
             return
-        pending += data
         if cr_only is None:
             # Undecided means no line end yet but perhaps a CR last: look at that and the new bytes.
-            cr_only = _ends_in_lone_cr(pending[-len(data) - 1 :])
+            cr_only = _ends_in_lone_cr(held.tail(got + 1))
             if cr_only:
-                pending = bytearray(pending.replace(b"\r", b"\n"))
-        if len(pending) < chunk_bytes and _more_waiting(stream):
+                held.replace_cr(0)
+        if held.size < chunk_bytes and more_waiting(stream):
             continue
-        cut = pending.rfind(b"\n", searched)
+        cut = held.rfind_line_end(searched)
         if cut < 0:
-            searched = len(pending)
-            if len(pending) > MAX_LINE_BYTES:
+            searched = held.size
+            if held.size > MAX_LINE_BYTES:
                 raise DataError(
                     f"line {line} is longer than {MAX_LINE_BYTES >> 20} MiB", line=line, placed=True
                 )
             continue
-        whole = bytes(pending[: cut + 1])
-        del pending[: cut + 1]
+        whole = held.take(cut + 1)
         searched = 0
         yield from _checked(whole, line)
-        line += whole.count(b"\n")
+        line += count_lines(whole)
+
+
+class _Held:
+    """The bytes read and not handed on yet, in one buffer that is reused.
+
+    Reads land in it directly where the stream allows (``readinto1``): a new
+    bytes object per read, then joining it to what was held, cost fresh pages
+    and two copies, as much as all the rest of the reading.
+    """
+
+    def __init__(self, chunk_bytes: int):
+        self.buffer = bytearray(2 * chunk_bytes)
+        self.view = memoryview(self.buffer)
+        self.size = 0
+
+    def _room(self, wanted: int) -> None:
+        if len(self.buffer) - self.size >= wanted:
+            return
+        bigger = bytearray(max(2 * len(self.buffer), self.size + wanted))
+        bigger[: self.size] = self.view[: self.size]
+        self.view.release()
+        self.buffer, self.view = bigger, memoryview(bigger)
+
+    def read(self, stream: BinaryIO, chunk_bytes: int) -> int:
+        """Read once (what a pipe has now, at most ``chunk_bytes``); bytes read, 0 at the end."""
+        into = getattr(stream, "readinto1", None)
+        if into is not None:
+            self._room(chunk_bytes)
+            got = into(self.view[self.size : self.size + chunk_bytes])
+        else:
+            data = read_some(stream, chunk_bytes)  # a decoder may give more than asked
+            got = len(data)
+            self._room(got)
+            self.view[self.size : self.size + got] = data
+        self.size += got
+        return got
+
+    def drop_bom(self, got: int) -> int:
+        """Drop a UTF-8 BOM at the start of the last ``got`` bytes; how many bytes went."""
+        start = self.size - got
+        if self.view[start : start + len(BOM)] != BOM:
+            return 0
+        self.view[start : self.size - len(BOM)] = self.view[start + len(BOM) : self.size]
+        self.size -= len(BOM)
+        return len(BOM)
+
+    def replace_cr(self, start: int) -> None:
+        """Every CR from ``start`` on becomes LF (the same length, so it stays in place)."""
+        self.view[start : self.size] = bytes(self.view[start : self.size]).replace(b"\r", b"\n")
+
+    def tail(self, count: int) -> bytes:
+        return bytes(self.view[max(0, self.size - count) : self.size])
+
+    def rfind_line_end(self, start: int) -> int:
+        return self.buffer.rfind(b"\n", start, self.size)
+
+    def take(self, count: int) -> bytes:
+        """The first ``count`` bytes, handed on; the rest moves to the front."""
+        taken = bytes(self.view[:count])
+        rest = self.size - count
+        self.view[:rest] = self.view[count : self.size]
+        self.size = rest
+        return taken
 
 
 def _ends_in_lone_cr(data: bytearray) -> bool | None:
