@@ -158,23 +158,20 @@ inline Decimal to_decimal(uint64_t bits) {
     const uint64_t lower = round_to_odd(g, cb_low << h) + !even;
     const uint64_t upper = round_to_odd(g, cb_high << h) - !even;
 
-    Decimal result;
     // One digit fewer when a multiple of 40 (of 10 * 10^k) is inside: there is
     // at most one, and no shorter decimal is inside without it.
     const uint64_t shorter = upper / 40 * 40;
-    if (shorter >= lower) {
-        result = {shorter / 4, k};
-    } else {
-        // Else s or s + 1 (times 10^k), whichever is inside; when both are, the
-        // nearer to the value, ties to even.
-        const uint64_t vb = round_to_odd(g, cb << h);
-        const uint64_t s = vb >> 2;
-        const bool down_inside = lower <= 4 * s;
-        const bool up_inside = 4 * s + 4 <= upper;
-        const uint64_t middle = 4 * s + 2;
-        const bool nearer_up = vb > middle || (vb == middle && (s & 1) != 0);
-        result = {s + (down_inside != up_inside ? up_inside : nearer_up), k};
-    }
+    // Else s or s + 1 (times 10^k), whichever is inside; when both are, the
+    // nearer to the value, ties to even.  Both answers are worked out and one
+    // picked: which one varies from value to value, so a branch mispredicts.
+    const uint64_t vb = round_to_odd(g, cb << h);
+    const uint64_t s = vb >> 2;
+    const bool down_inside = lower <= 4 * s;
+    const bool up_inside = 4 * s + 4 <= upper;
+    const uint64_t middle = 4 * s + 2;
+    const bool nearer_up = vb > middle || (vb == middle && (s & 1) != 0);
+    const uint64_t longer = s + (down_inside != up_inside ? up_inside : nearer_up);
+    Decimal result = {shorter >= lower ? shorter / 4 : longer, k};
     // Normal values come out with 16 or 17 digits; subnormals with fewer.
     while (result.digits < 1000000000000000) {
         result.digits *= 10;
