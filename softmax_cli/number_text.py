@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from . import native
 from .numerics import FloatArray
 
 TABLE_PRECISION = 4  # decimals in tables and explain when --precision is not given
@@ -125,11 +126,17 @@ def _shortest_lines(values: FloatArray, separator: str) -> bytes:
 def delimited_lines(values: FloatArray, separator: str, precision: int | None) -> bytes:
     """Rows of a 2-D array as text lines, each value shortest round-trip.
 
-    orjson formats a whole block in C; blocks holding a non-finite value (which
-    JSON would turn into ``null``) fall back to Python's ``repr``.
+    The kernel formats a whole block (about 1.5x orjson's speed, which needs the
+    newlines placed afterwards); without it, orjson.  Blocks holding a
+    non-finite value (which JSON would turn into ``null``) fall back to
+    Python's ``repr``.
     """
     if values.shape[0] == 0:
         return b""
+    if precision is None and values.size:
+        text = native.format_rows(values, separator)
+        if text is not None:
+            return text
     if precision is None and values.size and np.isfinite(values).all():
         return _shortest_lines(values, separator)
     return "".join(
@@ -154,6 +161,10 @@ def ndjson_lines(values: FloatArray, precision: int | None) -> bytes:
     """
     if values.shape[0] == 0:
         return b""
+    if precision is None and values.size:
+        kernel_text = native.format_rows(values, ",", b"[", b"]\n")
+        if kernel_text is not None:
+            return kernel_text
     values = rounded(np.ascontiguousarray(values, dtype=np.float64), precision)
     text = bytearray(orjson.dumps(values, option=_NUMPY))
     view = np.frombuffer(text, dtype=np.uint8)
