@@ -137,6 +137,7 @@ sys.stdout.buffer.write(("\\n".join(lines.select(text).to_series().to_list()) + 
 """
 DUCKDB_NDJSON = """
 import duckdb
+duckdb.sql("SET enable_progress_bar = false")  # a slow run would print it into the output
 duckdb.sql(\"\"\"
 COPY (
   SELECT to_json(list_transform(e, lambda v: v / list_sum(e))) FROM (

@@ -329,6 +329,140 @@ PyObject* parse_table(PyObject*, PyObject* args) {
                                          values.size() * sizeof(double));
 }
 
+// --- NDJSON rows: one ``[number, ...]`` a line ---------------------------------
+
+// JSON white space within a line (a line feed ends the line).
+inline bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+// What Python's bytes.strip() drops besides the line feed: a line of only these is blank.
+inline bool is_blank_byte(char c) { return is_json_space(c) || c == '\v' || c == '\f'; }
+
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Are eight ASCII bytes all digits, tested at once as fast_float does (little-endian).
+constexpr bool little_endian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+
+inline bool all_digits(uint64_t eight) {
+    return !(((eight + 0x4646464646464646) | (eight - 0x3030303030303030)) & 0x8080808080808080);
+}
+
+// One number in JSON's own grammar, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?,
+// read to the value orjson gives; the end of its text, or nullptr whenever the text
+// is anything else or orjson could read it otherwise (overflow, underflow, long
+// integers, which orjson reads by another route).
+inline const char* parse_json_number(const char* p, const char* end, double* out) {
+    const char* start = p;
+    if (p < end && *p == '-') ++p;
+    if (p == end || !is_digit(*p)) return nullptr;
+    const char* digits = p;
+    if (*p == '0') {
+        ++p;
+    } else {
+        while (p < end && is_digit(*p)) ++p;
+    }
+    const char* integer_end = p;
+    bool integer = true;
+    if (p < end && *p == '.') {
+        ++p;
+        if (p == end || !is_digit(*p)) return nullptr;
+        while (little_endian && end - p >= 8) {
+            uint64_t eight;
+            std::memcpy(&eight, p, 8);
+            if (!all_digits(eight)) break;
+            p += 8;
+        }
+        while (p < end && is_digit(*p)) ++p;
+        integer = false;
+    }
+    const char* mantissa_end = p;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        ++p;
+        if (p < end && (*p == '+' || *p == '-')) ++p;
+        if (p == end || !is_digit(*p)) return nullptr;
+        while (p < end && is_digit(*p)) ++p;
+        integer = false;
+    }
+    if (integer) {
+        if (integer_end - digits > 18) return nullptr;
+        if (*digits == '0') {  // JSON's integer -0 is the integer 0: +0.0, as orjson reads it
+            *out = 0.0;
+            return p;
+        }
+    }
+    auto result = std::from_chars(start, p, *out, std::chars_format::general);
+    if (result.ec != std::errc() || result.ptr != p || std::isinf(*out)) return nullptr;
+    if (*out == 0.0) {
+        for (const char* digit = digits; digit < mantissa_end; ++digit) {
+            if (*digit >= '1' && *digit <= '9') return nullptr;  // underflow to zero
+        }
+    }
+    return p;
+}
+
+// Lines of ``[n, ...]`` with ``*width`` numbers each (0: the first row's count),
+// blank lines skipped; false as soon as a line is anything else.
+bool parse_ndjson_rows(const char* data, size_t size, size_t* width,
+                       std::vector<double>* values) {
+    const char* p = data;
+    const char* end = data + size;
+    while (p < end) {
+        const char* line_end = static_cast<const char*>(std::memchr(p, '\n', end - p));
+        if (line_end == nullptr) line_end = end;
+        const char* q = p;
+        while (q < line_end && is_blank_byte(*q)) ++q;
+        if (q != line_end) {
+            q = p;
+            while (q < line_end && is_json_space(*q)) ++q;
+            if (q == line_end || *q != '[') return false;
+            ++q;
+            size_t count = 0;
+            while (true) {
+                while (q < line_end && is_json_space(*q)) ++q;
+                double value;
+                q = parse_json_number(q, line_end, &value);
+                if (q == nullptr) return false;
+                values->push_back(value);
+                ++count;
+                while (q < line_end && is_json_space(*q)) ++q;
+                if (q == line_end) return false;
+                if (*q == ']') break;
+                if (*q != ',' || count == *width) return false;
+                ++q;
+            }
+            ++q;
+            if (*width == 0) *width = count;
+            if (count != *width) return false;
+            while (q < line_end && is_json_space(*q)) ++q;
+            if (q != line_end) return false;
+        }
+        p = line_end + 1;
+    }
+    return true;
+}
+
+PyObject* parse_ndjson(PyObject*, PyObject* args) {
+    Py_buffer raw;
+    Py_ssize_t width;
+    if (!PyArg_ParseTuple(args, "y*n", &raw, &width)) return nullptr;
+    if (width < 0) {
+        PyBuffer_Release(&raw);
+        Py_RETURN_NONE;
+    }
+    size_t found = static_cast<size_t>(width);
+    std::vector<double> values;
+    bool ok;
+    Py_BEGIN_ALLOW_THREADS
+    values.reserve(raw.len / 8 + 1);
+    ok = parse_ndjson_rows(static_cast<const char*>(raw.buf), raw.len, &found, &values);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&raw);
+    if (!ok || values.empty()) Py_RETURN_NONE;
+    PyObject* flat = PyByteArray_FromStringAndSize(reinterpret_cast<const char*>(values.data()),
+                                                   values.size() * sizeof(double));
+    if (flat == nullptr) return nullptr;
+    return Py_BuildValue("Nn", flat, static_cast<Py_ssize_t>(found));
+}
+
 PyObject* format_table(PyObject*, PyObject* args) {
     Py_buffer values;
     Py_ssize_t width;
@@ -408,6 +542,8 @@ PyObject* count_lines(PyObject*, PyObject* args) {
 PyMethodDef methods[] = {
     {"parse_table", parse_table, METH_VARARGS,
      "parse_table(raw, delimiter, width) -> bytearray of float64, or None"},
+    {"parse_ndjson", parse_ndjson, METH_VARARGS,
+     "parse_ndjson(raw, width) -> (bytearray of float64, width), or None"},
     {"format_table", format_table, METH_VARARGS,
      "format_table(values, width, separator, opening, closing) -> bytes, or None"},
     {"count_lines", count_lines, METH_VARARGS, "count_lines(raw) -> the number of LF bytes"},

@@ -1,6 +1,6 @@
 """The optional C++ kernel (``_native``): plain numeric blocks parsed and formatted in C++.
 
-Both functions release the GIL, so threads can work on different blocks at
+Its functions release the GIL, so threads can work on different blocks at
 once.  Each answers None whenever a block needs a closer look, and the caller
 then takes the Python path, so results and error messages are the same with
 or without the kernel.  ``SOFTMAX_NO_NATIVE=1`` turns it off; so does a
@@ -57,6 +57,21 @@ def parse_table(raw: bytes, delimiter: str | None, width: int) -> FloatArray | N
     flat = kernel.parse_table(raw, delimiter or "\0", width)
     if flat is None:
         return None
+    return np.frombuffer(flat, dtype=np.float64).reshape(-1, width)
+
+
+def parse_ndjson(raw: bytes, width: int | None) -> FloatArray | None:
+    """NDJSON lines of ``[number, ...]``, ``width`` each (None: the first row's), as a table.
+
+    None when any line is anything else, or any number could read otherwise
+    than orjson reads it: the caller's Python path then reads the chunk.
+    """
+    if kernel is None:
+        return None
+    found = kernel.parse_ndjson(raw, width or 0)
+    if found is None:
+        return None
+    flat, width = found
     return np.frombuffer(flat, dtype=np.float64).reshape(-1, width)
 
 

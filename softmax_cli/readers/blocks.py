@@ -44,14 +44,14 @@ class Block:
 
 @dataclass
 class Chunks:
-    """Delimited text not parsed yet, for workers that parse blocks side by side.
+    """Delimited text or NDJSON arrays not parsed yet, for workers parsing blocks side by side.
 
     ``chunks`` are whole records with the number of their first line; ``parse``
     turns one into its rows and the error of a bad line (see
-    ``delimited.parse_chunk``).  They are the same chunks ``ScoreSource.blocks``
-    reads: a caller takes one or the other.  ``ready`` is False when the next
-    chunk may wait for a producer that paused, so a caller holding finished
-    rows writes them first.
+    ``delimited.parse_chunk``, ``json_rows.parse_ndjson_chunk``).  They are the same
+    chunks ``ScoreSource.blocks`` reads: a caller takes one or the other.  ``ready``
+    is False when the next chunk may wait for a producer that paused, so a caller
+    holding finished rows writes them first.
     """
 
     chunks: Iterator[tuple[bytes, int]]
@@ -75,7 +75,7 @@ class ScoreSource:
     #: One-line notes for stderr (a header with no rows after it, a likely typo in a
     #: header); the reader may add to them while its blocks are read.
     notes: list[str] = field(default_factory=list)
-    #: Delimited input: the same rows as ``blocks``, as chunks still to parse.
+    #: Delimited input and NDJSON arrays: the same rows as ``blocks``, as chunks still to parse.
     chunks: Chunks | None = None
     #: Reading the next block never waits on a producer (a mapped file), so blocks
     #: may be computed ahead in threads without holding back rows already read.

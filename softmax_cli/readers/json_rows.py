@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from softmax_cli import native
 from softmax_cli.errors import DataError
 from softmax_cli.numerics import FloatArray
 
@@ -106,8 +107,10 @@ def _plain_json_rows(body: bytes) -> FloatArray | None:
 def ndjson_blocks(chunks: Iterator[tuple[bytes, int]], width: int | None = None) -> Iterator[Block]:
     """NDJSON of arrays: each line one row (or an array of rows); ``width`` if already known."""
     for raw, first_line in chunks:
-        lines = raw.split(b"\n")
-        fast = _plain_json_rows(b",".join(line for line in lines if not is_blank(line)))
+        fast = native.parse_ndjson(raw, width)
+        lines = [] if fast is not None else raw.split(b"\n")
+        if fast is None:
+            fast = _plain_json_rows(b",".join(line for line in lines if not is_blank(line)))
         if fast is not None and fast.shape[1] == (width or fast.shape[1]):
             width = fast.shape[1]
             yield Block(
@@ -151,6 +154,32 @@ def ndjson_blocks(chunks: Iterator[tuple[bytes, int]], width: int | None = None)
             )
         if error is not None:
             raise error
+
+
+def parse_ndjson_chunk(
+    raw: bytes, first_line: int, width: int | None
+) -> tuple[Block | None, DataError | None]:
+    """One chunk of NDJSON arrays, for a worker thread: its rows (None if none) and the
+    error of a bad line; ``width`` is the first row's, so every chunk checks the same."""
+    found: list[Block] = []  # one block at most: a chunk's rows are read together
+    try:
+        found.extend(ndjson_blocks(iter([(raw, first_line)]), width))
+    except DataError as problem:
+        return (found or [None])[0], problem
+    return (found or [None])[0], None
+
+
+def first_row_width(first_line: bytes) -> int | None:
+    """How many numbers the first row of NDJSON arrays has, the width every row must have;
+    None when the first line holds no row (its error is raised as it is read)."""
+    try:
+        value = json_loads(first_line)
+    except ValueError:
+        return None
+    if not isinstance(value, list) or not value:
+        return None
+    row = value[0] if isinstance(value[0], list) else value
+    return len(row) or None
 
 
 def _line_rows(line: bytes, number: int) -> list[list[float]]:

@@ -41,7 +41,14 @@ from .delimited import (
     split_record,
     whole_records,
 )
-from .json_rows import json_document_blocks, json_loads, ndjson_blocks, object_blocks
+from .json_rows import (
+    first_row_width,
+    json_document_blocks,
+    json_loads,
+    ndjson_blocks,
+    object_blocks,
+    parse_ndjson_chunk,
+)
 from .peek import peek_first_line
 from .text import (
     CHUNK_BYTES,
@@ -179,7 +186,12 @@ def _json_source(
             pass
         else:
             chunks = line_chunks(stream, chunk_bytes, first_line)
-            return ScoreSource(blocks=ndjson_blocks(chunks), format=Format.NDJSON)
+            parse = functools.partial(parse_ndjson_chunk, width=first_row_width(first_text))
+            return ScoreSource(
+                blocks=ndjson_blocks(chunks),
+                format=Format.NDJSON,
+                chunks=Chunks(chunks, parse, functools.partial(more_waiting, stream)),
+            )
     return ScoreSource(
         blocks=json_document_blocks(stream, chunk_bytes, first_line), format=Format.JSON
     )
