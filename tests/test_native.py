@@ -122,6 +122,7 @@ def test_lines_are_counted_across_many_full_blocks():
     assert native.kernel.count_lines(data) == data.count(b"\n")
 
 
+@needs_kernel
 def test_fields_read_as_pythons_float_reads_them():
     rng = np.random.default_rng(3)
     doubles = random_doubles(30_000, 4)

@@ -303,3 +303,22 @@ def test_many_ndjson_rows_are_right_with_any_job_count(jobs):
     assert (code, err) == (0, "")
     got = np.array([json.loads(line) for line in out.splitlines()])
     np.testing.assert_allclose(got, softmax(ROWS, axis=1), rtol=1e-13)
+
+
+@pytest.mark.parametrize("no_native", ["", "1"])
+@pytest.mark.parametrize(
+    "second", [b"[3,4],[5,6]", b"[3,4] [5,6]", b"[3,4]],[[5,6]"], ids=["comma", "space", "nested"]
+)
+def test_a_line_of_two_arrays_is_invalid_json_not_two_rows(monkeypatch, no_native, second):
+    # Joined with the other lines, `[3,4],[5,6]` read as two rows and exited 0.
+    monkeypatch.setenv("SOFTMAX_NO_NATIVE", no_native)
+    done = subprocess.run(
+        [sys.executable, "-m", "softmax_cli", "probs", "--jobs", "1"],
+        input=b"[1,2]\n" + second + b"\n[7,8]\n",
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.decode().startswith("softmax: line 2")
+    assert done.stdout.count(b"\n") == 1  # the row before it
+    assert b"Traceback" not in done.stderr

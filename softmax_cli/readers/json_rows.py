@@ -110,7 +110,10 @@ def ndjson_blocks(chunks: Iterator[tuple[bytes, int]], width: int | None = None)
         fast = native.parse_ndjson(raw, width)
         lines = [] if fast is not None else raw.split(b"\n")
         if fast is None:
-            fast = _plain_json_rows(b",".join(line for line in lines if not is_blank(line)))
+            kept = [line for line in lines if not is_blank(line)]
+            fast = _plain_json_rows(b",".join(kept))
+            if fast is not None and fast.shape[0] != len(kept):
+                fast = None  # a line of two arrays (`[1,2],[3,4]`) is no JSON: said below
         if fast is not None and fast.shape[1] == (width or fast.shape[1]):
             width = fast.shape[1]
             yield Block(
