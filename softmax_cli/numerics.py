@@ -211,7 +211,15 @@ class RunningSum:
 
     def add(self, values: FloatArray) -> float:
         """Fold in a block's values; return the sum so far."""
-        part = float(np.sum(values, dtype=np.float64))
+        return self.add_part(self.part(values))
+
+    @staticmethod
+    def part(values: FloatArray) -> float:
+        """A block's own sum, which ``add_part`` folds in: threads may sum blocks apart."""
+        return float(np.sum(values, dtype=np.float64))
+
+    def add_part(self, part: float) -> float:
+        """Fold in a block's sum from ``part``; return the sum so far."""
         total = self.total + part
         if abs(self.total) >= abs(part):
             self.compensation += (self.total - total) + part

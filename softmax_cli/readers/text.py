@@ -89,7 +89,15 @@ def line_chunks(
         del pending[: cut + 1]
         searched = 0
         yield from _checked(whole, line)
-        line += whole.count(b"\n")
+        line += line_ends(whole)
+
+
+def line_ends(chunk: bytes) -> int:
+    """How many LFs ``chunk`` holds: as ``bytes.count``, but vectorised and without the GIL,
+    so threads parsing earlier chunks are not held up while the next one is counted."""
+    import numpy as np
+
+    return int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n")))
 
 
 def _ends_in_lone_cr(data: bytearray) -> bool | None:
