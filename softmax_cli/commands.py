@@ -218,8 +218,10 @@ def _run_losses(
     jobs: int,
 ) -> Any:
     """``run_cross_entropy``, in ``jobs`` threads (0: one per core) where blocks allow it."""
+    from .heap import keep_freed_blocks
     from .pipeline import run_cross_entropy, threadable
 
+    keep_freed_blocks()
     if jobs != 1 and threadable(source, labels, targets, weights):
         from .parallel import default_jobs, run_losses_in_threads
 
