@@ -148,6 +148,14 @@ def log_softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
     underflows to 0 (``[1000, 0]`` gives ``[0, -1000]``).  ``log1p`` keeps the
     top class's tiny log-probability (``[0, -40]`` gives ``-4.248e-18``, not 0).
     """
+    return log_softmax_and_top(scores, temperature)[0]
+
+
+def log_softmax_and_top(
+    scores: FloatArray, temperature: float = 1.0
+) -> tuple[FloatArray, IntArray]:
+    """``log_softmax`` and each row's first arg-max (``scores.argmax(axis=1)``), which it
+    finds on the way: a cross-entropy's predicted class without a second pass."""
     check_rows(scores)
     shifted, top = _shifted(scores, temperature)
     with np.errstate(invalid="ignore", under="ignore", divide="ignore", over="ignore"):
@@ -158,7 +166,7 @@ def log_softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
         mask = positive[limit_rows]
         share = 0.0 - np.log(mask.sum(axis=1, keepdims=True))  # 0.0, not -0.0, for one
         shifted[limit_rows] = np.where(mask, share, -np.inf)
-    return shifted
+    return shifted, top
 
 
 def logsumexp(scores: FloatArray, temperature: float = 1.0) -> FloatArray:

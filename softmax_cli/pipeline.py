@@ -479,15 +479,18 @@ def _block_losses(
     shown_labels: np.ndarray | None,
     row_weights: FloatArray | None,
     options: LossOptions,
+    predicted: np.ndarray | None = None,
 ) -> BlockLosses:
-    """The losses of the first ``len(truth)`` rows of ``block`` and their parts of the totals."""
+    """The losses of the first ``len(truth)`` rows of ``block`` and their parts of the totals;
+    ``predicted``: their arg-maxes, when already known."""
     count = truth.shape[0]
     sample_weight_part = None
     if row_weights is not None:
         used = row_weights[:count]
         terms = type(terms)(losses=terms.losses * used, weights=terms.weights * used)
         sample_weight_part = float(used[counted].sum())
-    predicted = block.values[:count].argmax(axis=1)
+    if predicted is None:
+        predicted = block.values[:count].argmax(axis=1)
     picked = np.exp(log_probs[np.arange(count), truth]) if count else np.empty(0)
     # The sums are of the float64 losses, so a reduction under --dtype is the exact
     # answer rounded once (by ``LossSummary.loss``), not a sum of rounded losses.
@@ -534,7 +537,14 @@ class LabelLosses:
         )
         row_weights, stop, error = _sample_weights(self.sample_weights, block, (stop, error))
         count = block.values.shape[0] if stop is None else stop
-        log_probs = _log_softmax(block.values[:count], options)
+        scores = block.values[:count]
+        predicted = None
+        if options.dtype == precision.DEFAULT:
+            # The rows before ``stop`` hold no NaN, so the arg-max found on the way is
+            # ``scores.argmax(axis=1)``; rounded scores may tie where these do not.
+            log_probs, predicted = numerics.log_softmax_and_top(scores, options.temperature)
+        else:
+            log_probs = _log_softmax(scores, options)
         terms = numerics.cross_entropy_labels(
             log_probs,
             label_ints[:count],
@@ -546,7 +556,7 @@ class LabelLosses:
         counted = ~ignored[:count]
         shown_labels = np.where(counted, truth, -1)
         part = _block_losses(
-            block, log_probs, terms, truth, counted, shown_labels, row_weights, options
+            block, log_probs, terms, truth, counted, shown_labels, row_weights, options, predicted
         )
         part.error = error
         return part

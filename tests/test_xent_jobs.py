@@ -14,10 +14,13 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from scipy.special import log_softmax
 from typer.testing import CliRunner
 
-from softmax_cli import options
+from softmax_cli import numerics, options
 from softmax_cli.cli import app
 from softmax_cli.readers import CHUNK_BYTES
 
@@ -224,3 +227,28 @@ def test_a_late_error_is_the_same_with_the_kernel_off(data, line, tmp_path):
     for env in ({"SOFTMAX_NO_NATIVE": "1"}, {}):
         done = run([*args, "--jobs", "2"], b"", **env)
         assert (done.returncode, done.stdout, done.stderr) == (1, plain.stdout, plain.stderr)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=12),
+        elements=st.sampled_from([-np.inf, np.inf, -1.0, -0.0, 0.0, 0.5, 1.0, 1e308, -1e308]),
+    ),
+    st.sampled_from([1.0, 0.5, 3.0]),
+)
+def test_the_top_found_on_the_way_is_numpys_first_arg_max(scores, temperature):
+    scores = scores[~(scores == -np.inf).all(axis=1)]  # rows log-softmax takes
+    log_probs, top = numerics.log_softmax_and_top(scores, temperature)
+    assert top.tolist() == scores.argmax(axis=1).tolist()
+    np.testing.assert_array_equal(log_probs, numerics.log_softmax(scores, temperature))
+
+
+def test_the_table_counts_a_row_right_when_its_top_scores_tie():
+    # The first of tied top scores is the prediction: both rows are right (the last would
+    # make both wrong).
+    raw = b"y,a,b,c\n0,3,3,1\n1,-1,5,5\n"
+    done = cli(*XENT, "-o", "table", stdin=raw)
+    assert done.exit_code == 0, done.output
+    assert "2/2" in done.stdout
