@@ -152,11 +152,15 @@ def log_softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
 
 
 def log_softmax_and_top(
-    scores: FloatArray, temperature: float = 1.0
+    scores: FloatArray, temperature: float = 1.0, *, checked: bool = False
 ) -> tuple[FloatArray, IntArray]:
     """``log_softmax`` and each row's first arg-max (``scores.argmax(axis=1)``), which it
-    finds on the way: a cross-entropy's predicted class without a second pass."""
-    check_rows(scores)
+    finds on the way: a cross-entropy's predicted class without a second pass.
+
+    ``checked``: the caller has run ``check_rows`` on these rows already.
+    """
+    if not checked:
+        check_rows(scores)
     shifted, top = _shifted(scores, temperature)
     with np.errstate(invalid="ignore", under="ignore", divide="ignore", over="ignore"):
         log_norm = np.log1p(_rest(np.exp(shifted), top))

@@ -540,9 +540,11 @@ class LabelLosses:
         scores = block.values[:count]
         predicted = None
         if options.dtype == precision.DEFAULT:
-            # The rows before ``stop`` hold no NaN, so the arg-max found on the way is
-            # ``scores.argmax(axis=1)``; rounded scores may tie where these do not.
-            log_probs, predicted = numerics.log_softmax_and_top(scores, options.temperature)
+            # The rows before ``stop`` passed check_rows (no NaN), so the arg-max found on
+            # the way is ``scores.argmax(axis=1)``; rounded scores may tie where these do not.
+            log_probs, predicted = numerics.log_softmax_and_top(
+                scores, options.temperature, checked=True
+            )
         else:
             log_probs = _log_softmax(scores, options)
         terms = numerics.cross_entropy_labels(
