@@ -385,50 +385,53 @@ def _cross_entropy_pass(
         if by_label is not None:
             totals.add(by_label.losses(block), writer)
             continue
-        assert feeder is not None
         scores = block.values
         classes = scores.shape[1]
         _check_class_weights(weights, classes)
-        target_rows, target_lines = feeder.take(scores.shape[0])
-        if target_rows.shape[0] == 0:
-            target_rows = np.empty((0, classes))  # no targets left: keep the shapes agreeing
-        short: Problem = (None, None)
-        if target_rows.shape[0] < scores.shape[0]:
-            row = target_rows.shape[0]
-            short = (
-                row,
-                feeder.error
-                or DataError(
-                    f"{block.unit} {block.line_of(row)}: no target row for this row "
-                    f"(the targets have {feeder.taken})",
-                    placed=True,
-                ),
-            )
-        not_probabilities: Problem = (None, None)
-        if target_rows.shape[0]:
-            bad = _check_targets(target_rows, classes, target_lines)
-            if bad is not None:
-                not_probabilities = (
-                    bad,
-                    DataError(
-                        f"targets line {target_lines(bad)}: not probabilities "
-                        "(each row must be non-negative and sum to 1)",
+        if feeder is not None:
+            target_rows, target_lines = feeder.take(scores.shape[0])
+            if target_rows.shape[0] == 0:
+                target_rows = np.empty((0, classes))  # no targets left: keep the shapes agreeing
+            short: Problem = (None, None)
+            if target_rows.shape[0] < scores.shape[0]:
+                row = target_rows.shape[0]
+                short = (
+                    row,
+                    feeder.error
+                    or DataError(
+                        f"{block.unit} {block.line_of(row)}: no target row for this row "
+                        f"(the targets have {feeder.taken})",
                         placed=True,
                     ),
                 )
-        stop, error = _earliest(_bad_scores(block, options.dtype), short, not_probabilities)
-        row_weights, stop, error = _sample_weights(sample_weights, block, (stop, error))
-        count = scores.shape[0] if stop is None else stop
-        log_probs = _log_softmax(scores[:count], options)
-        terms = numerics.cross_entropy_targets(
-            log_probs,
-            target_rows[:count],
-            class_weights=weights,
-            label_smoothing=options.label_smoothing,
+            not_probabilities: Problem = (None, None)
+            if target_rows.shape[0]:
+                bad = _check_targets(target_rows, classes, target_lines)
+                if bad is not None:
+                    not_probabilities = (
+                        bad,
+                        DataError(
+                            f"targets line {target_lines(bad)}: not probabilities "
+                            "(each row must be non-negative and sum to 1)",
+                            placed=True,
+                        ),
+                    )
+            stop, error = _earliest(_bad_scores(block, options.dtype), short, not_probabilities)
+            row_weights, stop, error = _sample_weights(sample_weights, block, (stop, error))
+            count = scores.shape[0] if stop is None else stop
+            log_probs = _log_softmax(scores[:count], options)
+            terms = numerics.cross_entropy_targets(
+                log_probs,
+                target_rows[:count],
+                class_weights=weights,
+                label_smoothing=options.label_smoothing,
+            )
+            truth = target_rows[:count].argmax(axis=1) if count else np.empty(0, dtype=np.intp)
+            counted = np.ones(count, dtype=bool)
+            shown_labels = None
+        part = _block_losses(
+            block, log_probs, terms, truth, counted, shown_labels, row_weights, options
         )
-        truth = target_rows[:count].argmax(axis=1) if count else np.empty(0, dtype=np.intp)
-        counted = np.ones(count, dtype=bool)
-        part = _block_losses(block, log_probs, terms, truth, counted, None, row_weights, options)
         part.error = error
         totals.add(part, writer)
     if feeder is not None and feeder.leftover():
