@@ -200,18 +200,42 @@ def write_losses(
     labels: LabelSource | None = None,
     targets: ScoreSource | None = None,
     weights: WeightSource | None = None,
+    jobs: int = 1,
 ) -> None:
     """Compute the cross-entropy of every row, write it, and warn when a mean is undefined."""
-    from .pipeline import run_cross_entropy
     from .writers import make_loss_writer
 
     out = stdout_bytes()
     writer = make_loss_writer(output, out, options.reduction, precision, no_color=no_color)
-    summary = run_cross_entropy(
-        source, options, writer, labels=labels, targets=targets, weights=weights
-    )
+    summary = _run_losses(source, options, writer, labels, targets, weights, jobs)
     out.flush()
     _warn_undefined_mean(summary, options.reduction)
+
+
+def _run_losses(
+    source: ScoreSource,
+    options: LossOptions,
+    writer: Any,
+    labels: LabelSource | None,
+    targets: ScoreSource | None,
+    weights: WeightSource | None,
+    jobs: int,
+) -> Any:
+    """``run_cross_entropy``, in ``jobs`` threads (0: one per core) where blocks allow it."""
+    from .heap import keep_freed_blocks
+    from .pipeline import run_cross_entropy, threadable
+
+    keep_freed_blocks()
+    if jobs != 1 and threadable(source, labels, targets, weights):
+        from .parallel import default_jobs, run_losses_in_threads
+
+        jobs = jobs or default_jobs()
+        if jobs > 1:
+            assert labels is not None
+            return run_losses_in_threads(source, options, writer, labels, weights, jobs)
+    return run_cross_entropy(
+        source, options, writer, labels=labels, targets=targets, weights=weights
+    )
 
 
 def _warn_undefined_mean(summary: Any, reduction: str) -> None:
@@ -362,6 +386,7 @@ def cross_entropy(run: Invocation) -> None:
             labels=label_source,
             targets=target_source,
             weights=weight_source,
+            jobs=run.values.get("jobs", 1),
         )
 
 
@@ -388,7 +413,6 @@ def _losses_partial(
 ) -> None:
     """``cross-entropy --partial``: the running totals of these rows, for ``softmax merge``."""
     from . import partials
-    from .pipeline import run_cross_entropy
 
     _refuse_format_with_partial(run)
     if options.reduction == "none":
@@ -396,8 +420,8 @@ def _losses_partial(
             "needs --reduction mean or sum: per-row losses have nothing to merge",
             option=run.name_of("partial"),
         )
-    summary = run_cross_entropy(
-        source, options, _NoRows(), labels=labels, targets=targets, weights=weights
+    summary = _run_losses(
+        source, options, _NoRows(), labels, targets, weights, run.values.get("jobs", 1)
     )
     agreed = {
         "reduction": options.reduction,

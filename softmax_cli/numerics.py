@@ -168,7 +168,19 @@ def log_softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
     underflows to 0 (``[1000, 0]`` gives ``[0, -1000]``).  ``log1p`` keeps the
     top class's tiny log-probability (``[0, -40]`` gives ``-4.248e-18``, not 0).
     """
-    check_rows(scores)
+    return log_softmax_and_top(scores, temperature)[0]
+
+
+def log_softmax_and_top(
+    scores: FloatArray, temperature: float = 1.0, *, checked: bool = False
+) -> tuple[FloatArray, IntArray]:
+    """``log_softmax`` and each row's first arg-max (``scores.argmax(axis=1)``), which it
+    finds on the way: a cross-entropy's predicted class without a second pass.
+
+    ``checked``: the caller has run ``check_rows`` on these rows already.
+    """
+    if not checked:
+        check_rows(scores)
     shifted, top = _shifted(scores, temperature)
     with np.errstate(invalid="ignore", under="ignore", divide="ignore", over="ignore"):
         log_norm = np.log1p(_rest(np.exp(shifted), top))
@@ -178,7 +190,7 @@ def log_softmax(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
         mask = positive[limit_rows]
         share = 0.0 - np.log(mask.sum(axis=1, keepdims=True))  # 0.0, not -0.0, for one
         shifted[limit_rows] = np.where(mask, share, -np.inf)
-    return shifted
+    return shifted, top
 
 
 def logsumexp(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
@@ -231,7 +243,15 @@ class RunningSum:
 
     def add(self, values: FloatArray) -> float:
         """Fold in a block's values; return the sum so far."""
-        part = float(np.sum(values, dtype=np.float64))
+        return self.add_part(self.part(values))
+
+    @staticmethod
+    def part(values: FloatArray) -> float:
+        """A block's own sum, which ``add_part`` folds in: threads may sum blocks apart."""
+        return float(np.sum(values, dtype=np.float64))
+
+    def add_part(self, part: float) -> float:
+        """Fold in a block's sum from ``part``; return the sum so far."""
         total = self.total + part
         if abs(self.total) >= abs(part):
             self.compensation += (self.total - total) + part

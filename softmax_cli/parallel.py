@@ -1,29 +1,42 @@
-"""``--jobs N``: parse, compute and format alternate blocks in threads, write them in order.
+"""``--jobs N``: parse, compute and format alternate chunks in threads, write them in order.
 
-The native kernel parses and formats with the GIL released, and NumPy releases
-it for the arithmetic, so threads share the cores without copying any data
-between processes.  The main thread reads the input and writes each block's
-text in input order; at most ``2 * jobs`` blocks are in flight, so memory stays
-bounded.  A bad line stops the run exactly as with one job: the rows before it
-are written, then its error is raised, and no later row is written.
+The main thread reads the input and writes each chunk's text (or, for
+cross-entropy, adds its sums) in input order; ``in_order.InOrder`` runs the
+rest in threads.  A bad line stops the run exactly as with one job: the rows
+before it are written, then its error is raised, and no later row is written.
+Cross-entropy adds each block's sums in input order too, so its totals do not
+depend on the number of threads.
 """
 
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import RowError
+from .in_order import InOrder
 from .numerics import FloatArray
-from .pipeline import RowFunction, _closed, _line_error
+from .pipeline import (
+    BlockLosses,
+    LabelLosses,
+    LabelSource,
+    LossOptions,
+    LossTotals,
+    RowFunction,
+    _closed,
+    _line_error,
+)
 from .readers import Block, ScoreSource
-from .results import RowWriter
+from .results import LossSummary, LossWriter, RowWriter
+
+if TYPE_CHECKING:
+    from .sample_weights import WeightSource
 
 Outcome = tuple[bytes, int, BaseException | None]
+Chunk = tuple[bytes, int]  # whole lines, and the number of the first
 
 
 def default_jobs() -> int:
@@ -35,28 +48,19 @@ def default_jobs() -> int:
 
 
 def row_text(writer: RowWriter) -> Callable[[FloatArray], bytes] | None:
-    """How ``writer`` turns rows into text, for the formats that write plain rows; else None."""
-    from . import native
+    """How ``writer`` turns rows into text, for the formats that write plain rows; else None.
+
+    These formats write with the kernel, which releases the GIL, so threads format at once.
+    """
     from .number_text import delimited_lines, ndjson_lines
     from .writers import DelimitedWriter, NdjsonWriter
 
-    # orjson is faster in one thread, but holds the GIL; the kernel lets threads format at once.
     if isinstance(writer, DelimitedWriter) and not writer.settings.single_vector:
         separator, precision = writer.separator, writer.settings.precision
-
-        def delimited(values: FloatArray) -> bytes:
-            text = native.format_rows(values, separator) if precision is None else None
-            return delimited_lines(values, separator, precision) if text is None else text
-
-        return delimited
+        return lambda values: delimited_lines(values, separator, precision)
     if isinstance(writer, NdjsonWriter):
         precision = writer.settings.precision
-
-        def ndjson(values: FloatArray) -> bytes:
-            text = native.format_rows(values, ",", b"[", b"]\n") if precision is None else None
-            return ndjson_lines(values, precision) if text is None else text
-
-        return ndjson
+        return lambda values: ndjson_lines(values, precision)
     return None
 
 
@@ -70,11 +74,11 @@ def run_rows_in_threads(
 ) -> int:
     """``pipeline.run_rows`` over ``source.chunks``, with ``jobs`` threads for all but reading."""
     assert source.chunks is not None
-    chunks, parse, ready = source.chunks.chunks, source.chunks.parse, source.chunks.ready
+    parse = source.chunks.parse
     out = writer.out  # type: ignore[attr-defined]
 
-    def work(raw: bytes, first_line: int) -> Outcome:
-        block, error = parse(raw, first_line)
+    def work(chunk: Chunk) -> Outcome:
+        block, error = parse(*chunk)
         if block is None:
             return b"", 0, error
         try:
@@ -87,62 +91,71 @@ def run_rows_in_threads(
 
     writer.start(source.classes, source.kept_names)
     written = 0
-    current: Block | None = None
-
-    def write(outcome: Outcome) -> None:
-        nonlocal written
-        body, rows, error = outcome
-        if rows:
-            out.write(body)
-            out.flush()
-            written += rows
-        if error is not None:
-            raise error
-
-    pending: deque[tuple[Future[Outcome], int]] = deque()
-    pool = ThreadPoolExecutor(jobs, thread_name_prefix="softmax")  # no thread before a submit
-
-    def write_next() -> None:
-        nonlocal current
-        future, first_line = pending.popleft()
-        current = _placed(first_line)
-        write(future.result())
-
+    in_order = InOrder(source.chunks.chunks, work, jobs, _first_line, source.chunks.ready)
     try:
-        first = next(chunks, None)
-        if first is not None:
-            # The first block in this thread: a small input starts no thread at all.
-            current = _placed(first[1])
-            write(work(*first))
-        while True:
-            if pending and not ready():
-                # The producer paused and reading would wait for it: whatever was read
-                # is written first, so a slow producer's rows still stream.
-                while pending:
-                    write_next()
-            try:
-                chunk = next(chunks, None)
-            except Exception:
-                while pending:
-                    write_next()  # the rows before, or an earlier bad line's own error
-                raise
-            if chunk is None:
-                break
-            pending.append((pool.submit(work, *chunk), chunk[1]))
-            while len(pending) > 2 * jobs or (pending and pending[0][0].done()):
-                write_next()
-        while pending:
-            write_next()
+        with in_order as outcomes:
+            for body, rows, error in outcomes:
+                if rows:
+                    out.write(body)
+                    out.flush()
+                    written += rows
+                if error is not None:
+                    raise error
     except BaseException as error:
-        for future, _ in pending:
-            future.cancel()
-        raise _closed(writer, error, current) from None
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        raise _closed(writer, error, _placed(in_order.first_line)) from None
     writer.finish()
     return written
 
 
-def _placed(first_line: int) -> Block:
+def run_losses_in_threads(
+    source: ScoreSource,
+    options: LossOptions,
+    writer: LossWriter,
+    labels: LabelSource,
+    weights: WeightSource | None,
+    jobs: int,
+) -> LossSummary:
+    """``pipeline.run_cross_entropy`` where ``pipeline.threadable`` says so, with ``jobs``
+    threads for all but reading: each block's losses and sums are computed apart, then
+    written and added in input order, so the totals are the same bits whatever ``jobs``."""
+    assert source.chunks is not None
+    parse = source.chunks.parse
+    in_order: InOrder | None = None
+    try:
+        # Losses too large for float64 are inf (null in JSON), not a warning on stderr.
+        with np.errstate(over="ignore"):
+            by_label = LabelLosses(source.classes, labels, options, weights)
+            totals = LossTotals(options)
+
+            def work(chunk: Chunk) -> BlockLosses | BaseException | None:
+                block, error = parse(*chunk)
+                if block is None:
+                    return error
+                with np.errstate(over="ignore"):  # NumPy's error state is each thread's own
+                    part = by_label.losses(block)
+                part.error = part.error or error
+                return part
+
+            writer.start(source.classes, source.kept_names)
+            in_order = InOrder(source.chunks.chunks, work, jobs, _first_line, source.chunks.ready)
+            with in_order as parts:
+                for part in parts:
+                    if isinstance(part, BlockLosses):
+                        totals.add(part, writer)
+                    elif part is not None:
+                        raise part
+            return totals.finish(writer, labels, weights)
+    except BaseException as error:
+        line = None if in_order is None else in_order.first_line
+        raise _closed(writer, error, _placed(line)) from None
+
+
+def _first_line(chunk: Chunk) -> int:
+    return chunk[1]
+
+
+def _placed(first_line: int | None) -> Block | None:
     """A stand-in block, so that an unexpected error still names the line its chunk starts on."""
+    if first_line is None:
+        return None
     return Block(values=np.empty((0, 0)), first_line=first_line)

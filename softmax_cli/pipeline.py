@@ -71,44 +71,22 @@ def run_rows(
 def _computed(
     blocks: Iterator[Block], operation: RowFunction, temperature: float, jobs: int
 ) -> Iterator[tuple[Block, FloatArray | Exception]]:
-    """Each block in order with its rows computed, or the error computing them raised.
+    """Each block in order with its rows computed, or the error computing them raised;
+    above one job, later blocks are computed ahead in threads."""
 
-    Above one job, up to ``2 * jobs`` blocks are computed ahead in threads; the
-    first block is computed here, so an input of one block starts no thread.
-    """
-
-    def compute(block: Block) -> FloatArray | Exception:
+    def compute(block: Block) -> tuple[Block, FloatArray | Exception]:
         try:
-            return operation(block.values, temperature)
+            return block, operation(block.values, temperature)
         except Exception as error:  # noqa: BLE001 - raised by the caller, at its block
-            return error
+            return block, error
 
-    first = next(blocks, None)
-    if first is None:
-        return
-    yield first, compute(first)
     if jobs <= 1:
-        for block in blocks:
-            yield block, compute(block)
+        yield from map(compute, blocks)
         return
-    from collections import deque
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from .in_order import InOrder
 
-    pending: deque[tuple[Block, Future[FloatArray | Exception]]] = deque()
-    pool = ThreadPoolExecutor(jobs, thread_name_prefix="softmax")
-    try:
-        for block in blocks:
-            pending.append((block, pool.submit(compute, block)))
-            if len(pending) > 2 * jobs:
-                done, future = pending.popleft()
-                yield done, future.result()
-        while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
-    finally:
-        for _, future in pending:
-            future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+    with InOrder(blocks, compute, jobs, lambda block: block.first_line) as results:
+        yield from results
 
 
 def _carried(block: Block, count: int | None = None) -> Carried | None:
@@ -400,6 +378,24 @@ def run_cross_entropy(
         raise _closed(writer, error, source.current) from None
 
 
+def threadable(
+    source: ScoreSource,
+    labels: LabelSource | None,
+    targets: ScoreSource | None,
+    weights: WeightSource | None,
+) -> bool:
+    """True when each block's losses depend on that block alone, so threads can compute
+    blocks side by side (see ``LabelLosses``)."""
+    from .sample_weights import ColumnWeights
+
+    return (
+        source.chunks is not None
+        and targets is None
+        and isinstance(labels, ColumnLabels)
+        and (weights is None or isinstance(weights, ColumnWeights))
+    )
+
+
 def _cross_entropy_pass(
     source: ScoreSource,
     options: LossOptions,
@@ -408,22 +404,22 @@ def _cross_entropy_pass(
     targets: ScoreSource | None,
     sample_weights: WeightSource | None = None,
 ) -> LossSummary:
-    summary = LossSummary(reduction=options.reduction, dtype=options.dtype)
-    sample_weight_sum = 0.0
-    ignore = _ignored_value(options.ignore_label, source.classes)
+    totals = LossTotals(options)
     feeder = RowFeeder(targets) if targets is not None else None
-    weights = None if options.class_weights is None else np.asarray(options.class_weights, float)
-    if weights is not None:
-        weights = precision.narrowed(weights, options.dtype)
-    loss_total, weight_total = numerics.RunningSum(), numerics.RunningSum()
-    summary.running = (loss_total, weight_total)
+    weights = class_weights(options)
+    by_label = None
+    if feeder is None:
+        assert labels is not None
+        by_label = LabelLosses(source.classes, labels, options, sample_weights)
     writer.start(source.classes, source.kept_names)
     for block in source.blocks:
         source.current = block
+        if by_label is not None:
+            totals.add(by_label.losses(block), writer)
+            continue
         scores = block.values
         classes = scores.shape[1]
-        if weights is not None and weights.shape[0] != classes:
-            raise UsageError(f"--weights gives {weights.shape[0]} weights for {classes} classes")
+        _check_class_weights(weights, classes)
         if feeder is not None:
             target_rows, target_lines = feeder.take(scores.shape[0])
             if target_rows.shape[0] == 0:
@@ -465,60 +461,186 @@ def _cross_entropy_pass(
             truth = target_rows[:count].argmax(axis=1) if count else np.empty(0, dtype=np.intp)
             counted = np.ones(count, dtype=bool)
             shown_labels = None
-        else:
-            assert labels is not None
-            label_ints, ignored, stop, error = checked_labels(
-                block, source.classes, labels, ignore, partial=True, dtype=options.dtype
-            )
-            row_weights, stop, error = _sample_weights(sample_weights, block, (stop, error))
-            count = scores.shape[0] if stop is None else stop
-            log_probs = _log_softmax(scores[:count], options)
-            terms = numerics.cross_entropy_labels(
-                log_probs,
-                label_ints[:count],
-                class_weights=weights,
-                label_smoothing=options.label_smoothing,
-                ignored=ignored[:count],
-            )
-            truth = label_ints[:count]
-            counted = ~ignored[:count]
-            shown_labels = np.where(counted, truth, -1)
-        if row_weights is not None:
-            used = row_weights[:count]
-            terms = type(terms)(losses=terms.losses * used, weights=terms.weights * used)
-            sample_weight_sum += float(used[counted].sum())
-        predicted = scores[:count].argmax(axis=1)
-        picked = np.exp(log_probs[np.arange(count), truth]) if count else np.empty(0)
-        # The sums are of the float64 losses, so a reduction under --dtype is the exact
-        # answer rounded once (by ``LossSummary.loss``), not a sum of rounded losses.
-        losses = precision.shortest(terms.losses, options.dtype)
-        summary.loss_sum = loss_total.add(terms.losses)
-        summary.weight_sum = weight_total.add(terms.weights)
-        summary.correct += int(((predicted == truth) & counted).sum())
-        summary.counted += int(counted.sum())
-        if count:
-            details = LossDetails(
-                target_probability=precision.shortest(picked, options.dtype),
-                predicted=predicted,
-                labels=shown_labels,
-            )
-            carried = _carried(block)
-            writer.rows(
-                losses,
-                details,
-                summary.rows,
-                None if carried is None else carried.head(count),
-            )
-        summary.rows += count
-        if error is not None:
-            raise error
-    if labels is not None:
-        labels.finish(summary.rows)
-    if sample_weights is not None:
-        sample_weights.finish(summary.rows)
-        summary.zero_sample_weight = summary.counted > 0 and sample_weight_sum == 0
-        summary.sample_weight_sum = sample_weight_sum
+        part = _block_losses(
+            block, log_probs, terms, truth, counted, shown_labels, row_weights, options
+        )
+        part.error = error
+        totals.add(part, writer)
     if feeder is not None and feeder.leftover():
-        raise DataError(f"the targets have more rows than the {summary.rows} score rows")
-    writer.finish(summary)
-    return summary
+        raise DataError(f"the targets have more rows than the {totals.summary.rows} score rows")
+    return totals.finish(writer, labels, sample_weights)
+
+
+def class_weights(options: LossOptions) -> FloatArray | None:
+    """``--weights`` as an array, rounded to the precision asked for."""
+    if options.class_weights is None:
+        return None
+    return precision.narrowed(np.asarray(options.class_weights, float), options.dtype)
+
+
+def _check_class_weights(weights: FloatArray | None, classes: int) -> None:
+    if weights is not None and weights.shape[0] != classes:
+        raise UsageError(f"--weights gives {weights.shape[0]} weights for {classes} classes")
+
+
+@dataclass
+class BlockLosses:
+    """One block's losses and its parts of the totals.
+
+    They are computed apart from the running totals, so blocks can be computed
+    side by side (``parallel``) and still be added up in input order, to the
+    same bits as one after the other.
+    """
+
+    block: Block
+    count: int
+    losses: FloatArray
+    details: LossDetails
+    loss_part: float
+    weight_part: float
+    sample_weight_part: float | None
+    correct: int
+    counted: int
+    #: The error of the row after the last one counted: raised once the rows before are in.
+    error: BaseException | None = None
+
+
+def _block_losses(
+    block: Block,
+    log_probs: FloatArray,
+    terms: numerics.LossTerms,
+    truth: np.ndarray,
+    counted: np.ndarray,
+    shown_labels: np.ndarray | None,
+    row_weights: FloatArray | None,
+    options: LossOptions,
+    predicted: np.ndarray | None = None,
+) -> BlockLosses:
+    """The losses of the first ``len(truth)`` rows of ``block`` and their parts of the totals;
+    ``predicted``: their arg-maxes, when already known."""
+    count = truth.shape[0]
+    sample_weight_part = None
+    if row_weights is not None:
+        used = row_weights[:count]
+        terms = type(terms)(losses=terms.losses * used, weights=terms.weights * used)
+        sample_weight_part = float(used[counted].sum())
+    if predicted is None:
+        predicted = block.values[:count].argmax(axis=1)
+    picked = np.exp(log_probs[np.arange(count), truth]) if count else np.empty(0)
+    # The sums are of the float64 losses, so a reduction under --dtype is the exact
+    # answer rounded once (by ``LossSummary.loss``), not a sum of rounded losses.
+    return BlockLosses(
+        block=block,
+        count=count,
+        losses=precision.shortest(terms.losses, options.dtype),
+        details=LossDetails(
+            target_probability=precision.shortest(picked, options.dtype),
+            predicted=predicted,
+            labels=shown_labels,
+        ),
+        loss_part=numerics.RunningSum.part(terms.losses),
+        weight_part=numerics.RunningSum.part(terms.weights),
+        sample_weight_part=sample_weight_part,
+        correct=int(((predicted == truth) & counted).sum()),
+        counted=int(counted.sum()),
+    )
+
+
+class LabelLosses:
+    """The losses of a block against class labels: the work on one block, which touches
+    nothing shared when the labels and sample weights come from the block's own columns."""
+
+    def __init__(
+        self,
+        classes: Sequence[str] | None,
+        labels: LabelSource,
+        options: LossOptions,
+        sample_weights: WeightSource | None = None,
+    ):
+        self.classes = classes
+        self.labels = labels
+        self.options = options
+        self.sample_weights = sample_weights
+        self.ignore = _ignored_value(options.ignore_label, classes)
+        self.weights = class_weights(options)
+
+    def losses(self, block: Block) -> BlockLosses:
+        options = self.options
+        _check_class_weights(self.weights, block.values.shape[1])
+        label_ints, ignored, stop, error = checked_labels(
+            block, self.classes, self.labels, self.ignore, partial=True, dtype=options.dtype
+        )
+        row_weights, stop, error = _sample_weights(self.sample_weights, block, (stop, error))
+        count = block.values.shape[0] if stop is None else stop
+        scores = block.values[:count]
+        predicted = None
+        if options.dtype == precision.DEFAULT:
+            # The rows before ``stop`` passed check_rows (no NaN), so the arg-max found on
+            # the way is ``scores.argmax(axis=1)``; rounded scores may tie where these do not.
+            log_probs, predicted = numerics.log_softmax_and_top(
+                scores, options.temperature, checked=True
+            )
+        else:
+            log_probs = _log_softmax(scores, options)
+        terms = numerics.cross_entropy_labels(
+            log_probs,
+            label_ints[:count],
+            class_weights=self.weights,
+            label_smoothing=options.label_smoothing,
+            ignored=ignored[:count],
+        )
+        truth = label_ints[:count]
+        counted = ~ignored[:count]
+        shown_labels = np.where(counted, truth, -1)
+        part = _block_losses(
+            block, log_probs, terms, truth, counted, shown_labels, row_weights, options, predicted
+        )
+        part.error = error
+        return part
+
+
+class LossTotals:
+    """The running totals of a pass, fed one block's ``BlockLosses`` at a time, in order."""
+
+    def __init__(self, options: LossOptions):
+        self.summary = LossSummary(reduction=options.reduction, dtype=options.dtype)
+        self.loss_total, self.weight_total = numerics.RunningSum(), numerics.RunningSum()
+        self.summary.running = (self.loss_total, self.weight_total)
+        self.sample_weight_sum = 0.0
+
+    def add(self, part: BlockLosses, writer: LossWriter) -> None:
+        """Write the block's rows and add its parts; then raise the error its rows stop at."""
+        summary = self.summary
+        summary.loss_sum = self.loss_total.add_part(part.loss_part)
+        summary.weight_sum = self.weight_total.add_part(part.weight_part)
+        if part.sample_weight_part is not None:
+            self.sample_weight_sum += part.sample_weight_part
+        summary.correct += part.correct
+        summary.counted += part.counted
+        if part.count:
+            carried = _carried(part.block)
+            writer.rows(
+                part.losses,
+                part.details,
+                summary.rows,
+                None if carried is None else carried.head(part.count),
+            )
+        summary.rows += part.count
+        if part.error is not None:
+            raise part.error
+
+    def finish(
+        self,
+        writer: LossWriter,
+        labels: LabelSource | None,
+        sample_weights: WeightSource | None,
+    ) -> LossSummary:
+        summary = self.summary
+        if labels is not None:
+            labels.finish(summary.rows)
+        if sample_weights is not None:
+            sample_weights.finish(summary.rows)
+            summary.zero_sample_weight = summary.counted > 0 and self.sample_weight_sum == 0
+            summary.sample_weight_sum = self.sample_weight_sum
+        writer.finish(summary)
+        return summary

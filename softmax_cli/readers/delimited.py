@@ -11,6 +11,7 @@ keep the fast parsers.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import warnings
@@ -282,7 +283,13 @@ def _parse_as_json(raw: bytes, layout: Layout) -> FloatArray | None:
 
 def _numeric_labels_only(layout: Layout) -> bool:
     """True when no class name could be mistaken for a number in the label column."""
-    return not any(looks_numeric(name) for name in layout.label_lookup)
+    return _no_numeric_name(tuple(layout.label_lookup))
+
+
+@functools.lru_cache(maxsize=16)
+def _no_numeric_name(names: tuple[str, ...]) -> bool:
+    """Once per set of names, not once per chunk: ``float`` of a word raises, which is slow."""
+    return not any(looks_numeric(name) for name in names)
 
 
 def _parse_fast(raw: bytes, layout: Layout) -> Parsed | None:
@@ -385,7 +392,10 @@ def _split_labels(
     if label_index is None:
         return table, None
     labels = table[:, label_index].copy()
-    values = np.ascontiguousarray(np.delete(table, label_index, axis=1))
+    # Two slice copies: what np.delete gives, without its index arrays.
+    values = np.empty((table.shape[0], table.shape[1] - 1))
+    values[:, :label_index] = table[:, :label_index]
+    values[:, label_index:] = table[:, label_index + 1 :]
     return values, labels
 
 
