@@ -224,7 +224,8 @@ TEMPERATURE = Option(
 INPUT = Option(
     "input_path",
     ("-i", "--input"),
-    "Read scores from FILE ('-' is stdin).",
+    "Read scores from FILE ('-' is stdin): delimited text, JSON, NDJSON or a NumPy "
+    "array (.npy), also compressed (gzip, bz2, xz); told apart by their first bytes.",
     convert=text_value,
     metavar="FILE",
     panel="Input",
@@ -276,11 +277,12 @@ KEY = Option(
     "key",
     ("--key",),
     "NDJSON objects: the key holding each row's scores; -o ndjson then writes "
-    'each object with the result added (top: as a list "top" of its ranks).',
+    "each object with the result added.",
     convert=text_value,
     metavar="NAME",
     panel="Input",
 )
+TOP_KEY = replace(KEY, help=KEY.help[:-1] + ', as a list "top" of its ranks.')
 NO_COLOR = Option(
     "no_color", ("--no-color",), "No colour in tables (as NO_COLOR does).", panel="Output"
 )
@@ -439,10 +441,11 @@ CLASSWISE = Option(
 PARTIAL = Option(
     "partial",
     ("--partial",),
-    "Write this shard's running sums as one JSON line for 'softmax merge' instead of "
-    "the result (not with --binning mass or --reduction none).",
+    "Write this shard's running sums as one JSON line for 'softmax merge' instead of the result.",
     panel="Output",
 )
+EVALUATION_PARTIAL = replace(PARTIAL, help=PARTIAL.help[:-1] + " (not with --binning mass).")
+LOSS_PARTIAL = replace(PARTIAL, help=PARTIAL.help[:-1] + " (not with --reduction none).")
 _MANY = 1 << 31
 #: Each row's draws are one line (one JSON list), held whole while written.
 MAX_DRAWS = 1_000_000
@@ -762,7 +765,7 @@ COMMANDS: tuple[Command, ...] = (
             *_CARRYING,
             LOSS_FORMAT,
             *_SHOWING,
-            PARTIAL,
+            LOSS_PARTIAL,
             LOSS_JOBS,
         ),
         runner="cross_entropy",
@@ -812,7 +815,7 @@ COMMANDS: tuple[Command, ...] = (
             "softmax top -k 2 2 1 0.1 3",
             "softmax top -k 3 -i next-token.csv --classes vocab.txt",
         ),
-        (TOP_COUNT, TEMPERATURE, *_READING, *_CARRYING, LIST_FORMAT, *_SHOWING),
+        (TOP_COUNT, TEMPERATURE, *_READING, KEEP, TOP_KEY, LIST_FORMAT, *_SHOWING),
         runner="top",
     ),
     Command(
@@ -870,7 +873,7 @@ COMMANDS: tuple[Command, ...] = (
             *_READING,
             EVALUATION_FORMAT,
             *_SHOWING,
-            PARTIAL,
+            EVALUATION_PARTIAL,
         ),
         runner="evaluate",
     ),
@@ -1029,6 +1032,8 @@ _MERGE_FORMAT = format_option(
     tuple(dict.fromkeys((*SUPPORTED[Output.EVALUATION], *SUPPORTED[Output.LOSSES]))),
     _BY_TERMINAL,
 )
+# merge has no --dtype: its precision help leaves that sentence out.
+_MERGE_PRECISION = replace(PRECISION, help=PRECISION.help.split(" A cap:")[0])
 COMMANDS += (
     Command(
         "merge",
@@ -1043,7 +1048,7 @@ COMMANDS += (
             "softmax evaluate 2,1 -l 0 --partial | softmax merge",
             "softmax xent 2,1 -l 1 --partial | softmax merge -o json",
         ),
-        (_MERGE_FORMAT, *_SHOWING),
+        (_MERGE_FORMAT, _MERGE_PRECISION, NO_COLOR),
         runner="merge",
         arguments=("FILES", "Partials written with --partial; - or none: stdin."),
     ),

@@ -99,6 +99,11 @@ def parse(argv: Sequence[str]) -> Invocation:
         if DEFAULT_COMMAND.option(_option_name(first)) is not None:
             return _parse_command(DEFAULT_COMMAND, args)
         raise _no_such_option(first, [*ROOT_OPTIONS, *DEFAULT_COMMAND.options]).within(None, None)
+    if first[:1].isdigit() or first[:1] == ".":
+        # `0x10`, `1e`, `1..2`: meant as scores, so say what a number is, not just "no command".
+        raise UsageError(
+            f"{first!r} is neither a command nor a number (scores are decimal: 2, -1.5, 1e-3)"
+        ).within(None, None)
     raise UsageError(f"{first!r} is not a command{_suggest(first, command_names())}").within(
         None, None
     )

@@ -335,6 +335,11 @@ class TableRowWriter(_TableNames):
         return self.classes if self.classes is not None else [str(i) for i in range(width)]
 
     @property
+    def _one_vector(self) -> bool:
+        """One row in all: shown as a column per class (class, score, probability, bar)."""
+        return len(self.window.rows) == 1 and self.total == 1
+
+    @property
     def _is_log(self) -> bool:
         return self.settings.operation.is_log
 
@@ -342,13 +347,19 @@ class TableRowWriter(_TableNames):
         if not self.window.rows:
             return
         console, stream = make_console(self.out, self.no_color, self.terminal)
-        console.print(self.renderable(console.width))
+        table = self.renderable(console.width)
+        if self._one_vector:
+            from .table_fit import fitted
+
+            # Too narrow: the bar column goes, then columns split, before a digit is cut.
+            table = fitted(console, table, pictures=[len(table.columns) - 1])
+        console.print(table)
         stream.flush()
 
     def renderable(self, width: int) -> Any:
         """The table of the rows seen so far, at most ``width`` columns wide."""
         rows = self.window.rows
-        if len(rows) == 1 and self.total == 1:
+        if self._one_vector:
             _, values, scores, kept = rows[0]
             return self._vertical(values, scores, width, kept)
         return self._batch(rows, width)

@@ -92,6 +92,10 @@ def test_every_declared_spelling_of_every_option_is_parsed(command) -> None:
         (["probs", "--no-color=yes", "1"], "softmax probs: --no-color: takes no value"),
         (["prbs", "1"], "softmax: 'prbs' is not a command; did you mean 'probs'?"),
         (
+            ["0x10", "1"],
+            "softmax: '0x10' is neither a command nor a number (scores are decimal: 2, -1.5, 1e-3)",
+        ),
+        (
             ["explain", "1", "2", "-o", "csv"],
             "softmax explain: -o: 'csv' is not one of table, json, ndjson, markdown, latex",
         ),

@@ -57,6 +57,16 @@ def test_a_header_alone_writes_the_header_in_csv_and_no_rows_in_json():
     assert document["rows"] == []
 
 
+@pytest.mark.parametrize(("line", "field"), [("2,1,O.1", "'O.1' (column 3)"), ("1 2 x", "'x'")])
+def test_a_lone_line_of_mostly_numbers_is_a_row_with_a_typo_not_a_header(line, field):
+    # It was echoed back as a header over no rows, with exit 0.
+    result = run("probs", "-o", "csv", data=line + "\n")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("softmax: line 1, column")
+    assert field.split(" ")[0] in result.stderr and "not a number" in result.stderr
+
+
 def test_a_header_with_data_rows_has_no_note():
     source, _ = read(b"cat,dog\n1,2\n")
     assert source.notes == []

@@ -42,6 +42,15 @@ def test_the_readme_has_examples_of_every_command() -> None:
         assert command.name in words or set(command.aliases) & words, command.name
 
 
+def test_the_readme_command_table_lists_every_command() -> None:
+    from softmax_cli.options import COMMANDS
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| `softmax ")]
+    for command in COMMANDS:
+        assert any(row.startswith(f"| `softmax {command.name} ") for row in rows), command.name
+
+
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the repository's example files, as a clone has them."""

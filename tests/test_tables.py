@@ -13,7 +13,7 @@ from scipy import special
 from typer.testing import CliRunner
 
 from softmax_cli.cli import app
-from softmax_cli.rich_output import HEAD_ROWS, TAIL_ROWS
+from softmax_cli.rich_output import HEAD_ROWS, MIN_WIDTH, TAIL_ROWS
 from softmax_cli.writers import RowSettings, TableRowWriter
 
 runner = CliRunner()
@@ -190,3 +190,16 @@ def test_a_plain_csv_run_never_imports_rich():
     assert "rich" not in result.imported
     printed = [float(v) for v in result.stdout.strip().split(",")]
     assert printed == special.softmax([2.0, 1.0, 0.1]).tolist()
+
+
+@pytest.mark.parametrize("columns", [str(MIN_WIDTH), "44", "52"])
+@pytest.mark.parametrize("command", ["probs", "logprobs"])
+def test_one_vector_on_a_narrow_terminal_keeps_every_digit(command, columns):
+    # The bar kept its width while the numbers became `0.65…`.
+    shown = run(command, "2", "1", "0.1", "-o", "table", COLUMNS=columns).stdout
+    assert "…" not in shown
+    for number in ("2.0000", "0.6590", "0.2424", "0.0986", "1.0000"):
+        assert number in shown
+    if command == "logprobs":
+        assert "-0.4170" in shown and "-2.3170" in shown
+    assert max(len(line) for line in shown.splitlines()) <= int(columns)

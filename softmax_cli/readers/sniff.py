@@ -12,7 +12,8 @@ tab and line breaks), and it has as many fields as the first data line.
   ``no data rows followed the header``;
 - a header most of whose fields are numbers (``1,2,3O``, likely a typo) is
   kept as a header, with a note naming the line and the field, so that
-  ``--no-header`` can read it as data instead.
+  ``--no-header`` can read it as data instead; alone, with no line after it,
+  such a line is read as data, so the typo is an error, not an empty result.
 
 The delimiter (tab, comma, ``;``, ``|``, else runs of spaces) is detected from
 the first data line: the line after a header, when there is one.
@@ -289,6 +290,11 @@ def _delimited(
     words = _words(fields, by_index)
     is_header = header if header is not None else bool(words) and _valid_text(first_raw)
     notes: list[str] = []
+    mostly_numbers = bool(words) and len(fields) - len(words) > len(fields) / 2
+    if is_header and header is None and mostly_numbers and second_record() is None:
+        # One line, mostly numbers, nothing after it: a row of scores with a typo
+        # (`2,1,O.1`), not a header over no rows; read as data, its error names the field.
+        is_header = False
     if is_header:
         following = second_record()
         if following is not None:
@@ -308,7 +314,7 @@ def _delimited(
                 )
         else:
             notes.append(NO_ROWS_NOTE)
-        if header is None and words and len(fields) - len(words) > len(fields) / 2:
+        if header is None and mostly_numbers:
             column = words[0]
             notes.append(
                 f"line {first_number} was read as a header although most of its fields are "
