@@ -246,3 +246,32 @@ def test_dtype_writes_an_array_of_that_dtype_holding_the_values_text_shows(dtype
     assert array.dtype == np.dtype(dtype) and array.shape == scores.shape
     expected = np.loadtxt(io.StringIO(shown.stdout), delimiter=",", ndmin=2)
     assert np.array_equal(array, expected.astype(dtype))  # the shortest text of each value
+
+
+def _appended(path, *args: str) -> subprocess.CompletedProcess:
+    with open(path, "ab") as out:
+        return subprocess.run(
+            [sys.executable, "-m", "softmax_cli", *args],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+
+
+def test_npy_appended_to_an_empty_file_is_one_valid_array(tmp_path):
+    target = tmp_path / "a.npy"
+    target.touch()
+    result = _appended(target, "probs", "1", "2", "-o", "npy")
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_allclose(np.load(target), softmax_rows([1.0, 2.0]))
+
+
+def test_npy_appended_to_a_file_goes_whole_after_what_was_there(tmp_path):
+    target = tmp_path / "a.npy"
+    before = b"what was here before\n"
+    target.write_bytes(before)
+    result = _appended(target, "probs", "3", "1", "-o", "npy")
+    assert result.returncode == 0, result.stderr
+    data = target.read_bytes()
+    assert data.startswith(before)
+    np.testing.assert_allclose(np.load(io.BytesIO(data[len(before) :])), softmax_rows([3.0, 1.0]))
