@@ -1,10 +1,11 @@
 """Rows written as a NumPy ``.npy`` array (float64 unless asked otherwise).
 
 The header holds the number of rows, which is known only at the end.  A
-regular file gets a header with room for any count, rewritten in place when
-the rows are done; a pipe gets the rows spooled to a temporary file first, so
-what it receives is always one whole, valid array (also after a data error:
-the rows before the bad row).
+regular file written from its start gets a header with room for any count,
+rewritten in place when the rows are done; anything else (a pipe, a file
+opened to append, a file written from the middle) gets the rows spooled to a
+temporary file first, so what it receives is always one whole, valid array
+(also after a data error: the rows before the bad row).
 """
 
 from __future__ import annotations
@@ -48,10 +49,28 @@ def refuse_terminal(out: BinaryIO) -> None:
 
 
 def _seekable_file(out: BinaryIO) -> bool:
+    """True for a regular file written from its start, where a header can be rewritten.
+
+    In append mode (``>>``) every write goes to the end whatever the offset, so a
+    header rewritten "in place" would land after the rows.
+    """
     try:
-        return stat.S_ISREG(os.fstat(out.fileno()).st_mode) and out.seekable()
+        fileno = out.fileno()
+        if not stat.S_ISREG(os.fstat(fileno).st_mode) or not out.seekable():
+            return False
+        if _appending(fileno):
+            return False
+        return out.tell() == 0
     except (OSError, ValueError, AttributeError):
         return False
+
+
+def _appending(fileno: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # no fcntl (Windows): append mode cannot be seen, so assume it
+        return True
+    return bool(fcntl.fcntl(fileno, fcntl.F_GETFL) & os.O_APPEND)
 
 
 class NpyWriter:

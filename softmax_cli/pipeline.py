@@ -42,7 +42,7 @@ def run_rows(
     """Compute ``operation`` block by block; on bad data, write the rows before it, then raise.
 
     With ``jobs`` > 1 and a source whose next block never waits on a producer
-    (a mapped ``.npy``), later blocks are computed in threads while this one is
+    (a ``.npy`` file), later blocks are computed in threads while this one is
     written; NumPy releases the GIL for the arithmetic.  Rows, output and errors
     stay exactly those of one job.
     """

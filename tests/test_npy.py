@@ -1,9 +1,10 @@
-""".npy arrays in (files mapped, pipes read in blocks) and out (-o npy), with located errors."""
+""".npy arrays in (files and pipes read in blocks) and out (-o npy), with located errors."""
 
 from __future__ import annotations
 
 import gzip
 import io
+import os
 import subprocess
 import sys
 
@@ -54,7 +55,7 @@ def test_every_float_and_integer_dtype_reads_as_its_values(tmp_path, dtype):
     np.testing.assert_allclose(got, softmax_rows(array.astype(np.float64)), rtol=1e-15)
 
 
-def test_a_pipe_and_a_mapped_file_give_the_same_rows(tmp_path):
+def test_a_pipe_and_a_file_give_the_same_rows(tmp_path):
     array = np.random.default_rng(2).normal(size=(5000, 7))
     path = tmp_path / "x.npy"
     np.save(path, array)
@@ -206,7 +207,7 @@ def _process(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("command", ["probs", "logprobs"])
 @pytest.mark.parametrize("output", ["npy", "csv"])
-def test_a_mapped_file_computed_in_threads_gives_the_bytes_of_one_job(tmp_path, command, output):
+def test_a_file_computed_in_threads_gives_the_bytes_of_one_job(tmp_path, command, output):
     # About 30 blocks of 1 MiB, so several are computed ahead while others are written.
     array = np.random.default_rng(8).normal(0, 4, size=(400_000, 10))
     path = tmp_path / "x.npy"
@@ -246,3 +247,146 @@ def test_dtype_writes_an_array_of_that_dtype_holding_the_values_text_shows(dtype
     assert array.dtype == np.dtype(dtype) and array.shape == scores.shape
     expected = np.loadtxt(io.StringIO(shown.stdout), delimiter=",", ndmin=2)
     assert np.array_equal(array, expected.astype(dtype))  # the shortest text of each value
+
+
+def _appended(path, *args: str) -> subprocess.CompletedProcess:
+    with open(path, "ab") as out:
+        return subprocess.run(
+            [sys.executable, "-m", "softmax_cli", *args],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+
+
+def test_npy_appended_to_an_empty_file_is_one_valid_array(tmp_path):
+    target = tmp_path / "a.npy"
+    target.touch()
+    result = _appended(target, "probs", "1", "2", "-o", "npy")
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_allclose(np.load(target), softmax_rows([1.0, 2.0]))
+
+
+def test_npy_appended_to_a_file_goes_whole_after_what_was_there(tmp_path):
+    target = tmp_path / "a.npy"
+    before = b"what was here before\n"
+    target.write_bytes(before)
+    result = _appended(target, "probs", "3", "1", "-o", "npy")
+    assert result.returncode == 0, result.stderr
+    data = target.read_bytes()
+    assert data.startswith(before)
+    np.testing.assert_allclose(np.load(io.BytesIO(data[len(before) :])), softmax_rows([3.0, 1.0]))
+
+
+def _softmax_process(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "softmax_cli", *args], input=stdin, capture_output=True, timeout=60
+    )
+
+
+def _csv_rows(rows: np.ndarray) -> bytes:
+    return "".join(",".join(map(repr, row)) + "\n" for row in rows.tolist()).encode()
+
+
+@pytest.mark.parametrize(
+    ("array", "after", "size"),
+    [
+        (np.array([[1.0, 2.0], [3.0, 4.0]]), None, "2 rows"),  # the same array again
+        (np.array([[1.0, 2.0]]), b"junk\n", "1 row"),
+        (np.array([5.0, 1.0, 2.0]), b"\x00", "3 values"),
+    ],
+)
+@pytest.mark.parametrize("through", ["file", "pipe"])
+def test_bytes_after_the_array_are_a_data_error_after_its_rows(
+    tmp_path, array, after, size, through
+):
+    data = saved(array)
+    more = after if after is not None else data
+    path = tmp_path / "two.npy"
+    path.write_bytes(data + more)
+    args, stdin = (["-i", str(path)], None) if through == "file" else ([], data + more)
+    result = _softmax_process("probs", "-o", "csv", *args, stdin=stdin)
+    assert result.returncode == 1
+    assert result.stderr.decode() == (
+        f"softmax: the input goes on after the .npy array's {size} ({len(more)} more bytes); "
+        "give one array per input\n"
+    )
+    expected = softmax_rows(array)
+    expected = expected.T if array.ndim == 1 else expected  # a vector: one score per line
+    assert result.stdout == _csv_rows(expected)
+
+
+def test_a_file_cut_short_while_it_is_read_is_a_data_error_not_a_crash(tmp_path):
+    import select
+
+    rows = 100_000
+    data = saved(np.random.default_rng(11).normal(size=(rows, 10)))
+    path = tmp_path / "x.npy"
+    path.write_bytes(data)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "softmax_cli", "probs", "-i", str(path), "-o", "csv"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        # The first block's rows fill the pipe: the process waits to write, mid-file.
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        assert ready
+        os.truncate(path, len(data) - rows * 80 + 20_000 * 80 + 7)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 1, err
+    message = err.decode()
+    assert message.count("\n") == 1 and "Traceback" not in message
+    whole = out.count(b"\n")
+    assert message == (
+        f"softmax: row {whole + 1}: the .npy data ends early: {whole} of {rows} rows are complete\n"
+    )
+    assert whole >= 20_000 - 13_107  # at most the block read before the cut is whole
+
+
+@pytest.mark.parametrize("command", ["probs", "logprobs"])
+def test_fortran_and_c_order_give_the_same_bytes_from_a_file_and_a_pipe(tmp_path, command):
+    array = np.random.default_rng(12).normal(0, 3, size=(3000, 37))
+    outputs = set()
+    for order in ("C", "F"):
+        path = tmp_path / f"{order}.npy"
+        np.save(path, np.asarray(array, order=order))
+        assert np.load(path).flags.f_contiguous == (order == "F")
+        for args, stdin in ((["-i", str(path)], None), ([], path.read_bytes())):
+            result = _softmax_process(command, "-o", "npy", *args, stdin=stdin)
+            assert result.returncode == 0, result.stderr
+            outputs.add(result.stdout)
+    assert len(outputs) == 1
+
+
+def test_rows_from_a_slow_pipe_come_out_while_the_producer_pauses():
+    import select
+
+    array = np.random.default_rng(13).normal(size=(1000, 4))
+    data = saved(array)
+    header = len(data) - array.nbytes
+    process = subprocess.Popen(
+        [sys.executable, "-m", "softmax_cli", "probs", "-o", "csv"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        # The header, 3 rows and part of a 4th; then the producer waits, stdin still open.
+        process.stdin.write(data[: header + 3 * 32 + 5])
+        process.stdin.flush()
+        seen = b""
+        while seen.count(b"\n") < 3:
+            ready, _, _ = select.select([process.stdout], [], [], 10)
+            assert ready, f"{seen!r}: not 3 rows out while the producer paused"
+            seen += process.stdout.read1(1 << 16)
+        assert process.poll() is None
+        process.stdin.write(data[header + 3 * 32 + 5 :])
+    finally:
+        process.stdin.close()
+        rest = process.stdout.read()
+        process.wait(timeout=60)
+    assert process.returncode == 0, process.stderr.read()
+    assert seen + rest == _csv_rows(softmax_rows(array))

@@ -77,7 +77,7 @@ class ScoreSource:
     notes: list[str] = field(default_factory=list)
     #: Delimited input and NDJSON arrays: the same rows as ``blocks``, as chunks still to parse.
     chunks: Chunks | None = None
-    #: Reading the next block never waits on a producer (a mapped file), so blocks
+    #: Reading the next block never waits on a producer (a regular file), so blocks
     #: may be computed ahead in threads without holding back rows already read.
     never_waits: bool = False
 
