@@ -64,6 +64,7 @@ COMMANDS = (
         (('--precision',), 'precision', True, False, False, ()),
         (('--no-color',), 'no_color', False, False, False, ()),
         (('--partial',), 'partial', False, False, False, ()),
+        (('--jobs',), 'jobs', True, False, False, ()),
         (('-h', '--help'), 'help', False, False, True, ()),
     )),
     ('explain', (), (
