@@ -522,13 +522,12 @@ def merge(run: Invocation) -> None:
     names = first.options.get("classes")
     out = stdout_bytes()
     if first.command == "evaluate":
-        from .evaluation import Settings, _check_classes, finished
+        from .evaluation import finished
         from .reports import write_evaluation
 
         accumulator, ignored = partials.merged_evaluation(found)
         if first.options.get("report"):
-            sparse_ok = chosen.value in ("json", "ndjson")
-            _check_classes(accumulator.classes, Settings(confusion=True, sparse_ok=sparse_ok))
+            _check_merged_confusion(run, accumulator.classes, chosen.value)
         report = finished(accumulator, ignored)
         _warn_zero_weight(report.weight)
         write_evaluation(chosen, out, report, names, run.precision, run.no_color)
@@ -543,6 +542,19 @@ def merge(run: Invocation) -> None:
     _warn_undefined_mean(summary, summary.reduction)
 
 
+def _check_merged_confusion(run: Invocation, classes: int, chosen: str) -> None:
+    """Refuse a dense matrix too large to show, without naming --report: merge has none."""
+    from .evaluation import DENSE_LIMIT
+
+    if classes > DENSE_LIMIT and chosen not in ("json", "ndjson"):
+        given = run.given("output_format")
+        raise UsageError(
+            f"the partials hold a confusion matrix of {classes:,} classes (evaluate --report), "
+            f"too large to show (at most {DENSE_LIMIT:,}); -o json writes it sparsely",
+            option=run.name_of("output_format") if given else None,
+        )
+
+
 def _read_partials(run: Invocation) -> list[Any]:
     """Every partial in the files named (``-`` or none: stdin), checked."""
     from . import partials
@@ -553,21 +565,39 @@ def _read_partials(run: Invocation) -> list[Any]:
             raise UsageError("no partials given: name their files, or pipe them in")
         name = "stdin" if path == "-" else path
         if path == "-":
-            data = stdin_bytes().read()
+            try:
+                data = stdin_bytes().read()
+            except UsageError:  # its words name --input, which merge has not
+                raise UsageError("stdin is closed: name the partials' files") from None
         else:
             try:
                 with open(path, "rb") as handle:
                     data = handle.read()
             except OSError as error:
                 raise UsageError(f"cannot read {path!r}: {error.strerror or error}") from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise DataError(f"{name}: not a softmax partial (not UTF-8 text)") from None
+        text = _partial_text(data, name)
         found += [partials.checked(doc, where) for where, doc in partials.documents(text, name)]
     if not found:
         raise DataError("no partials to merge: the input is empty")
     return found
+
+
+def _partial_text(data: bytes, name: str) -> str:
+    """A partial's text, decoded as every input is: a BOM, UTF-16/32 and gzip are read."""
+    import io
+
+    from .readers.decode import NpyInput, text_stream
+    from .readers.text import BOM, CHUNK_BYTES
+
+    try:
+        stream = text_stream(io.BytesIO(data), CHUNK_BYTES)
+        if isinstance(stream, NpyInput):
+            raise DataError("a NumPy .npy array")
+        return stream.read().removeprefix(BOM).decode("utf-8")
+    except DataError as error:
+        raise DataError(f"{name}: not a softmax partial ({error})", placed=True) from None
+    except UnicodeDecodeError:
+        raise DataError(f"{name}: not a softmax partial (not UTF-8 text)", placed=True) from None
 
 
 def _warn_zero_weight(weight: float | None) -> None:

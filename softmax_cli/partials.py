@@ -70,9 +70,7 @@ def _decoded(value: Any) -> Any:
         return [_decoded(item) for item in value]
     if value in ("nan", "inf", "-inf"):
         return float(value)
-    if isinstance(value, str):
-        raise ValueError(f"{value!r} is not a number")
-    return value  # numbers, and null for what was not kept
+    return value  # numbers, null for what was not kept; other text is refused by its field
 
 
 def write(out: BinaryIO, command: str, options: dict, state: dict) -> None:
@@ -110,6 +108,7 @@ def loss_state(summary: Any) -> dict:
         "loss_sum": [loss.total, loss.compensation],
         "weight_sum": [weight.total, weight.compensation],
         "sample_weight_sum": summary.sample_weight_sum,
+        "classes": summary.classes,
     }
 
 
@@ -139,8 +138,10 @@ def documents(text: str, name: str) -> Iterator[tuple[str, Any]]:
             value, position = decoder.raw_decode(text, position)
         except (json.JSONDecodeError, ValueError) as error:
             what = "truncated" if position == len(text) or _ends_early(error, text) else "not JSON"
+            # json's words may end in "at" ("Unterminated string starting at"): say it once
+            words = str(getattr(error, "msg", error)).removesuffix(" at")
             raise DataError(
-                f"{with_place}: not a softmax partial ({what}: {getattr(error, 'msg', error)} "
+                f"{with_place}: not a softmax partial ({what}: {words} "
                 f"at character {getattr(error, 'pos', position) + 1})",
                 placed=True,
             ) from None
@@ -172,6 +173,9 @@ def checked(value: Any, name: str) -> Partial:
         state = _decoded(state)
     except ValueError as error:
         raise DataError(f"{name}: not a complete softmax partial ({error})", placed=True) from None
+    from .partial_fields import check_fields
+
+    check_fields(name, command, options, state)
     return Partial(name, command, options, state)
 
 
@@ -251,8 +255,19 @@ def merged_losses(partials: list[Partial]) -> Any:
     except KeyError as error:
         raise _incomplete(partials[0], error) from None
     loss, weight = RunningSum(), RunningSum()
+    classes_seen: Partial | None = None  # the first partial that knows its class count
     for partial in partials:
         state = partial.state
+        classes = int(state.get("classes") or 0)  # 0: no rows, or written before it was kept
+        if classes and classes_seen is None:
+            classes_seen = partial
+        elif classes and classes != classes_seen.state["classes"]:  # type: ignore[union-attr]
+            raise DataError(
+                f"{partial.name}: scores of {classes} classes here but "
+                f"{classes_seen.state['classes']} in {classes_seen.name}; "  # type: ignore[union-attr]
+                "partials merge only when their class counts agree",
+                placed=True,
+            )
         try:
             for running, (total, compensation) in (
                 (loss, state["loss_sum"]),

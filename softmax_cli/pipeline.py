@@ -625,6 +625,8 @@ class LossTotals:
                 summary.rows,
                 None if carried is None else carried.head(part.count),
             )
+        if part.count and part.block.values.ndim == 2:
+            summary.classes = part.block.values.shape[1]
         summary.rows += part.count
         if part.error is not None:
             raise part.error

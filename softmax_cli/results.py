@@ -33,6 +33,9 @@ class LossSummary:
     #: The compensated sums behind ``loss_sum`` and ``weight_sum`` (for ``--partial``).
     running: tuple | None = None
     sample_weight_sum: float = 0.0
+    #: How many classes the scores have (0 before the first row): partials of other counts
+    #: do not merge.
+    classes: int = 0
 
     @property
     def mean(self) -> float:

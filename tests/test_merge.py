@@ -363,6 +363,113 @@ def test_an_infinite_loss_survives_the_json_of_a_partial() -> None:
     assert result.stdout == "inf\n"
 
 
+def test_merge_refuses_cross_entropy_partials_of_different_class_counts(tmp_path) -> None:
+    three, two = tmp_path / "three.json", tmp_path / "two.json"
+    three.write_text(partial_of("xent", "2,1,0.1", "-l", "0"))
+    two.write_text(partial_of("xent", "2,1", "-l", "0"))
+    refused(run("merge", str(three), str(two)), 1, str(three), str(two), "2 classes", "3 in")
+    refused(run("merge", str(two), str(three)), 1, "3 classes", "2 in")
+
+
+def test_a_cross_entropy_partial_without_a_class_count_merges_with_any(tmp_path) -> None:
+    """Partials written before the count was kept have none to compare: they are not refused."""
+    older = json.loads(partial_of("xent", "2,1", "-l", "0"))
+    del older["state"]["classes"]
+    text = json.dumps(older) + "\n" + partial_of("xent", "2,1,0.1", "-l", "0")
+    result = run("merge", "-o", "csv", input=text)
+    assert result.exit_code == 0, result.stderr
+    losses = [-special.log_softmax([2, 1])[0], -special.log_softmax([2, 1, 0.1])[0]]
+    assert math.isclose(float(result.stdout), sum(losses) / 2, rel_tol=1e-14)
+
+
+def _damaged(text: str, where: str, key: str, value) -> str:
+    """The partial with one field replaced; a string value is put in as JSON text (1e400)."""
+    document = json.loads(text)
+    document[where][key] = "MARK"
+    return json.dumps(document).replace(
+        '"MARK"', value if isinstance(value, str) else json.dumps(value)
+    )
+
+
+LOSS_DAMAGE = {
+    "rows too large": ("rows", "1e400"),
+    "rows negative": ("rows", -5),
+    "rows not whole": ("rows", 2.5),
+    "rows a string": ("rows", '"5"'),
+    "counted true": ("counted", True),
+    "loss sum nan": ("loss_sum", ["nan", 0]),
+    "loss sum a number": ("loss_sum", 3),
+    "loss sum of three": ("loss_sum", [1, 0, 0]),
+    "weight sum infinite": ("weight_sum", ["inf", 0]),
+    "sample weight sum nan": ("sample_weight_sum", '"nan"'),
+    "classes negative": ("classes", -3),
+}
+
+
+@pytest.mark.parametrize("key, value", LOSS_DAMAGE.values(), ids=LOSS_DAMAGE.keys())
+def test_merge_names_the_file_and_field_of_a_damaged_cross_entropy_partial(
+    tmp_path, key, value
+) -> None:
+    damaged = tmp_path / "shard.json"
+    damaged.write_text(_damaged(partial_of("xent", "2,1,0.1", "-l", "0"), "state", key, value))
+    refused(run("merge", str(damaged)), 1, str(damaged), f"state.{key}", "damaged")
+
+
+EVALUATION_DAMAGE = {
+    "top hits not pairs": ("state", "top_hits", [1, 5]),
+    "bins too large": ("options", "bins", "1e400"),
+    "a bin count negative": ("state", "bin_count", [-1] + [0] * 14),
+    "too few bins": ("state", "bin_weight", [0.0] * 3),
+    "weight sum nan": ("state", "weight_sum", '"nan"'),
+    "confusion not three lists": ("state", "confusion", [[0]]),
+    "nll sum a string": ("state", "sums", '{"nll": "x", "brier": [0, 0], "entropy": [0, 0]}'),
+    "ignored negative": ("state", "ignored", -1),
+}
+
+
+@pytest.mark.parametrize("where, key, value", EVALUATION_DAMAGE.values(), ids=EVALUATION_DAMAGE)
+def test_merge_names_the_file_and_field_of_a_damaged_evaluation_partial(
+    tmp_path, where, key, value
+) -> None:
+    damaged = tmp_path / "shard.json"
+    text = partial_of("evaluate", "1,2,3;0,1,0", "-l", "0,2", "--report")
+    damaged.write_text(_damaged(text, where, key, value))
+    refused(run("merge", str(damaged)), 1, str(damaged), f"{where}.{key}", "damaged")
+
+
+def test_a_json_error_says_at_character_once() -> None:
+    result = run("merge", input='{"softmax_partial": 1, "command": "cross')
+    refused(result, 1, "stdin", "Unterminated string starting at character 35")
+    assert " at at " not in result.stderr
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32"])
+def test_merge_reads_a_partial_with_a_bom_as_every_input_is_read(tmp_path, encoding) -> None:
+    text = partial_of("xent", "2,1,0.1", "-l", "0")
+    encoded = tmp_path / "shard.json"
+    encoded.write_text(text, encoding=encoding)
+    result = run("merge", "-o", "csv", str(encoded), str(encoded))
+    assert result.exit_code == 0, result.stderr
+    assert math.isclose(float(result.stdout), -special.log_softmax([2, 1, 0.1])[0], rel_tol=1e-14)
+
+
+def test_merge_with_stdin_closed_names_what_merge_takes(tmp_path) -> None:
+    done = _shell("softmax merge <&-", tmp_path)
+    assert done.returncode == 2, done.stderr
+    first = done.stderr.splitlines()[0]
+    assert "name the partials' files" in first and "--input" not in first, first
+    assert "Traceback" not in done.stderr
+
+
+def test_a_confusion_matrix_too_large_to_show_names_no_option_merge_lacks() -> None:
+    wide = partial_of("evaluate", ",".join(["0"] * 1200), "-l", "7", "--report")
+    result = run("merge", input=wide)
+    refused(result, 2, "1,200 classes", "-o json")
+    assert "--report:" not in result.stderr and "merge: the partials" in result.stderr
+    refused(run("merge", "-o", "csv", input=wide), 2, "merge: -o: the partials", "1,200 classes")
+    assert run("merge", "-o", "json", input=wide).exit_code == 0
+
+
 # --- a real pipeline: GNU parallel when installed, xargs -P always ----------------
 
 
@@ -412,9 +519,9 @@ def test_the_readme_gnu_parallel_recipe_merges_to_the_single_run(files, tmp_path
     whole, _ = files
     shutil.copy(whole, tmp_path / "preds.csv")
     done = _shell(
-        "parallel --will-cite --pipe --header : --block 4k -j 2 "
+        "parallel --will-cite --pipe --header : --block 4k -j 2 --halt now,fail=1 "
         "softmax evaluate --label-column y --sample-weight-column w --partial < preds.csv "
-        "| softmax merge -o json",
+        "> parts.json && softmax merge parts.json -o json",
         tmp_path,
     )
     assert done.returncode == 0, done.stderr
@@ -438,3 +545,28 @@ def test_the_shards_hold_exactly_the_whole_files_rows(data_files) -> None:
         rows = [row for shard in shards for row in list(csv.reader(shard.open()))[1:]]
         assert rows == list(csv.reader(whole.open()))[1:]
         assert [len(list(csv.reader(shard.open()))) - 1 for shard in shards] == list(SHARD_SIZES)
+
+
+@pytest.mark.skipif(shutil.which("parallel") is None, reason="GNU parallel is not installed")
+def test_the_readme_gnu_parallel_recipe_fails_when_a_shard_fails(files, tmp_path) -> None:
+    """Without --halt and &&, the merge of the other shards exited 0 with fewer rows."""
+    lines = files[0].read_text().splitlines()
+    lines[300] = "x" + lines[300]  # one bad line, in one shard
+    (tmp_path / "preds.csv").write_text("\n".join(lines) + "\n")
+    done = _shell(
+        "parallel --will-cite --pipe --header : --block 4k -j 2 --halt now,fail=1 "
+        "softmax evaluate --label-column y --sample-weight-column w --partial < preds.csv "
+        "> parts.json && softmax merge parts.json -o json",
+        tmp_path,
+    )
+    assert done.returncode != 0
+    assert done.stdout == ""
+    assert "is not a number" in done.stderr
+
+
+def test_the_readme_gnu_parallel_recipe_is_the_one_tested() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert "--halt now,fail=1" in readme
+    assert (
+        "--partial < preds.csv > parts.json" in readme and "&& softmax merge parts.json" in readme
+    )
