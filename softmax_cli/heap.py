@@ -1,6 +1,6 @@
 """Keep freed blocks of memory for the next chunk instead of giving them back.
 
-Every 256 KiB chunk allocates buffers of a few hundred KiB (the bytes read, the
+Every 1 MiB chunk allocates buffers of a MiB or two (the bytes read, the
 parsed table, NumPy's temporaries) and frees them before the next.  glibc
 returns such blocks to the kernel (``mmap``/``munmap``, or trimming the heap),
 so each chunk touched fresh pages again: about 25,000 page faults and a tenth

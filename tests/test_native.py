@@ -23,6 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from softmax_cli import native
+from softmax_cli.readers import CHUNK_BYTES
 
 COMMAND = [sys.executable, "-m", "softmax_cli"]
 needs_kernel = pytest.mark.skipif(native.kernel is None, reason="the native kernel is not built")
@@ -190,7 +191,7 @@ def many_rows(rows: int, width: int, seed: int) -> tuple[np.ndarray, bytes]:
 
 @pytest.fixture(scope="module")
 def big() -> tuple[np.ndarray, bytes]:
-    # Several 256 KiB chunks, so blocks run side by side.
+    # Several chunks, so blocks run side by side.
     return many_rows(30_000, 7, 5)
 
 
@@ -338,11 +339,11 @@ def test_an_interrupt_with_blocks_in_flight_exits_130_quietly():
 
 
 def test_rows_of_full_blocks_come_out_while_the_producer_pauses():
-    # Exactly 1 MiB of whole lines: every chunk read is full-sized, none is short, so only
-    # the input's own readiness can tell that reading next would wait for the producer.
+    # Exactly four chunks of whole lines: every chunk read is full-sized, none is short, so
+    # only the input's own readiness can tell that reading next would wait for the producer.
     line = b"1.25,-0.5,3.0,0.125," + b"0" * 43 + b"\n"  # 64 bytes
     assert len(line) == 64
-    written = line * (1 << 14)
+    written = line * (4 * CHUNK_BYTES // 64)
     process = subprocess.Popen(
         [*COMMAND, "probs", "--jobs", "2"],
         stdin=subprocess.PIPE,
@@ -354,9 +355,9 @@ def test_rows_of_full_blocks_come_out_while_the_producer_pauses():
     seen = 0
     try:
         # stdin stays open: every row written so far must come out before the input goes on.
-        while seen < 1 << 14:
+        while seen < len(written) // 64:
             ready, _, _ = select.select([process.stdout], [], [], 30)
-            assert ready, f"{seen} of {1 << 14} rows out while the producer paused"
+            assert ready, f"{seen} of {len(written) // 64} rows out while the producer paused"
             seen += process.stdout.read1(1 << 16).count(b"\n")
         assert process.poll() is None
     finally:
@@ -365,4 +366,4 @@ def test_rows_of_full_blocks_come_out_while_the_producer_pauses():
         rest = process.stdout.read()
         process.wait(timeout=60)
     assert process.returncode == 0
-    assert seen + rest.count(b"\n") == 1 << 14
+    assert seen + rest.count(b"\n") == len(written) // 64

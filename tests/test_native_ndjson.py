@@ -182,13 +182,13 @@ def rows_text(rows: np.ndarray) -> bytes:
 
 
 def _many_lines() -> tuple[np.ndarray, list[bytes]]:
-    """Enough rows for several 256 KiB chunks, so later chunks run in other threads."""
-    rows = np.random.default_rng(12).standard_normal((12_000, 6)) * 4
+    """Enough rows for several chunks, so later chunks run in other threads."""
+    rows = np.random.default_rng(12).standard_normal((40_000, 6)) * 4
     return rows, rows_text(rows).splitlines(keepends=True)
 
 
 ROWS, LINES = _many_lines()
-LATE = 9_000  # a line in a later chunk than the first
+LATE = 30_000  # a line in a later chunk than the first
 
 
 def late(bad: bytes) -> bytes:

@@ -1,6 +1,6 @@
 """``cross-entropy --jobs N``: the same bytes, sums and errors whatever N, kernel on or off.
 
-The inputs span several 256 KiB chunks, so blocks are computed side by side and
+The inputs span several 1 MiB chunks, so blocks are computed side by side and
 their sums are added in input order; a reduction must come out the same to the
 last bit as with one thread.
 """
@@ -25,7 +25,7 @@ from softmax_cli.cli import app
 from softmax_cli.readers import CHUNK_BYTES
 
 COMMAND = [sys.executable, "-m", "softmax_cli"]
-ROWS, CLASSES = 16_000, 6
+ROWS, CLASSES = 64_000, 6
 JOBS = ("1", "2", "3")
 runner = CliRunner()
 

@@ -11,8 +11,12 @@ from typing import BinaryIO
 from .decode import read_some
 from .text import BOM, CHUNK_BYTES, more_waiting
 
+#: At most this much of a first line without its end is read to tell the format: a one-line
+#: document's first rows must not wait for a whole chunk of it.
+PEEK_BYTES = 1 << 18
 
-def peek_first_line(stream: BinaryIO, limit: int = CHUNK_BYTES) -> tuple[bytes, bool, int]:
+
+def peek_first_line(stream: BinaryIO, limit: int = PEEK_BYTES) -> tuple[bytes, bool, int]:
     """Read up to the end of the first non-blank line, or ``limit`` bytes, or the end.
 
     Returns the bytes read (without a UTF-8 BOM), whether that line is complete,

@@ -50,7 +50,7 @@ from .json_rows import (
     object_blocks,
     parse_ndjson_chunk,
 )
-from .peek import peek_first_line
+from .peek import PEEK_BYTES, peek_first_line
 from .text import (
     CHUNK_BYTES,
     MAX_LINE_BYTES,
@@ -87,7 +87,7 @@ def open_scores(
     if isinstance(opened, NpyInput):
         return _npy(opened, delimiter, header, label_column, keep, key)
     stream = opened
-    head, whole, skipped = peek_first_line(stream, chunk_bytes)
+    head, whole, skipped = peek_first_line(stream, min(chunk_bytes, PEEK_BYTES))
     body = head.lstrip()
     if not body:
         raise UsageError("no scores in the input")
