@@ -622,16 +622,11 @@ JOBS = Option(
     metavar="N",
     panel="Input",
 )
-LOSS_JOBS = Option(
-    "jobs",
-    ("--jobs",),
-    "Threads that parse and compute blocks of rows (default 0: one per core); 1 works in "
-    "one thread. Rows are written in input order, and a mean or sum is the same to the "
+LOSS_JOBS = replace(
+    JOBS,
+    help="Threads that parse and compute blocks of rows (default 0: one per core); 1 works "
+    "in one thread. Rows are written in input order, and a mean or sum is the same to the "
     "last bit whatever N.",
-    convert=whole_number(0, 256),
-    default=0,
-    metavar="N",
-    panel="Input",
 )
 
 _BY_TERMINAL = "default: table on a terminal, csv otherwise"
