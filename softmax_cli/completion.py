@@ -86,7 +86,8 @@ def _command_words(command: TableCommand, args: list[str], incomplete: str) -> l
             if name.startswith(incomplete)
         ]
     if waiting is not None:
-        return [choice for choice in waiting[5] if choice.startswith(incomplete)]
+        # Choices are read in any letter case (`-o CSV`), so they complete in any too.
+        return [choice for choice in waiting[5] if choice.startswith(incomplete.lower())]
     return []
 
 

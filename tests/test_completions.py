@@ -277,3 +277,11 @@ def test_the_table_tab_reads_is_generated_from_the_declarations_now() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_choices_complete_in_any_letter_case_as_they_are_read() -> None:
+    from softmax_cli.completion import bash_words
+
+    assert bash_words("softmax probs -o N", 3) == ["ndjson", "npy"]
+    assert bash_words("softmax probs -o CS", 3) == ["csv"]
+    assert bash_words("softmax probs --dtype FLOAT1", 3) == ["float16"]

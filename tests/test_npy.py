@@ -166,11 +166,16 @@ def test_a_nan_is_placed_at_its_row():
     assert "row 4" in result.output and "column 2" in result.output
 
 
-@pytest.mark.parametrize("option", [["--delimiter", ","], ["--keep", "0"], ["--label-column", "0"]])
+@pytest.mark.parametrize(
+    "option",
+    [["--delimiter", ","], ["--keep", "0"], ["--label-column", "0"], ["--header"], ["--no-header"]],
+)
 def test_text_options_on_npy_input_are_usage_errors(option):
     result = run("probs", *option, stdin=saved(np.zeros((2, 2))))
     assert result.exit_code == 2
     assert "a .npy array has no columns or text" in result.output
+    # The option as typed is named (`--no-header` used to be called `--header`).
+    assert option[0] in result.output.splitlines()[0]
 
 
 def test_npy_output_is_refused_on_a_terminal(monkeypatch):

@@ -143,7 +143,7 @@ def _npy(
     """A .npy array: numbers only, so the options about text have nothing to act on."""
     given = {
         "--delimiter": delimiter is not None,
-        "--header": header is not None,
+        "--header/--no-header": header is not None,
         "--label-column": label_column is not None,
         "--keep": bool(keep),
         "--key": key is not None,
