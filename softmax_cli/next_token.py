@@ -25,7 +25,7 @@ from .readers import ScoreSource
 from .results import Carried
 from .rich_output import GAP, GAP_STYLE, GLUE, RowWindow, bar, count_text, make_console, not_shown
 from .streams import stdout_bytes
-from .writers import header_line
+from .writers import header_line, rows_document_head
 
 TABLE_DRAWS = 40  # a table shows this many draws of a row; csv and json show all
 DRAWS_AT_ONCE = 1 << 20  # draws held in memory at a time (rows x -n)
@@ -74,7 +74,7 @@ class TopWriter:
                 "temperature": self.temperature,
                 "kept_columns": self.kept_names,
             }
-            self.out.write(orjson.dumps(head)[:-1] + b',"rows":[')
+            self.out.write(rows_document_head(head))
 
     def _number(self, value: float) -> Any:
         if self.output.is_json:
@@ -334,7 +334,7 @@ class SampleWriter:
         self.kept_names = list(kept_names) if kept_names else None
         if self.output is Format.JSON:
             head = {"operation": "sample", **self.settings, "kept_columns": self.kept_names}
-            self.out.write(orjson.dumps(head)[:-1] + b',"rows":[')
+            self.out.write(rows_document_head(head))
 
     def rows(
         self,

@@ -173,6 +173,12 @@ class DelimitedWriter:
         self.out.flush()
 
 
+def rows_document_head(head: dict[str, Any]) -> bytes:
+    """The opening of a JSON document of rows: ``head``'s fields, then ``"rows":[``, so rows
+    can stream into it as they are computed; the writer closes it with ``]}``."""
+    return orjson.dumps(head)[:-1] + b',"rows":['
+
+
 class JsonWriter:
     """One JSON document, written incrementally so memory stays bounded."""
 
@@ -192,7 +198,7 @@ class JsonWriter:
         if kept_names is not None:
             head["kept_columns"] = list(kept_names)
             self.kept = _KeptSpool()
-        self.out.write(orjson.dumps(head)[:-1] + b',"rows":[')
+        self.out.write(rows_document_head(head))
 
     def rows(
         self,
